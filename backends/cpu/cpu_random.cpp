@@ -1,0 +1,52 @@
+// Random fills from the counter-based Philox stream (backends/philox.h): element i of a draw is a
+// pure function of (seed, offset, i), so the result does not depend on how work is split.
+#include <algorithm>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/parallel.h"
+#include "backends/philox.h"
+#include "core/error.h"
+
+namespace strata {
+
+namespace {
+
+template <class Fn>
+void fill_random(const View& out, const char* op, Fn&& value_at) {
+  STRATA_CHECK(out.is_contiguous(), op, ": output must be contiguous");
+  const int64_t n = out.numel();
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    T* o = out.ptr<T>();
+    cpu::parallel_for(n, 16384, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) o[i] = static_cast<T>(value_at(static_cast<uint64_t>(i)));
+    });
+  };
+  switch (out.dtype) {
+    case DType::Float32: return run(float{});
+    case DType::Float64: return run(double{});
+    case DType::Int64: return run(int64_t{});
+    case DType::Bool: break;
+  }
+  throw Error(detail::concat(op, ": dtype ", dtype_name(out.dtype), " is not supported"));
+}
+
+}  // namespace
+
+void CpuBackend::random_uniform(const View& out, uint64_t seed, uint64_t offset, double low, double high) {
+  fill_random(out, "uniform", [&](uint64_t i) { return low + (high - low) * philox::uniform(seed, offset, i); });
+}
+
+void CpuBackend::random_normal(const View& out, uint64_t seed, uint64_t offset, double mean, double stddev) {
+  fill_random(out, "normal", [&](uint64_t i) { return mean + stddev * philox::normal(seed, offset, i); });
+}
+
+void CpuBackend::random_int(const View& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high) {
+  const double range = static_cast<double>(high - low);
+  fill_random(out, "randint", [&](uint64_t i) {
+    const int64_t v = low + static_cast<int64_t>(philox::uniform(seed, offset, i) * range);
+    return std::min(v, high - 1);
+  });
+}
+
+}  // namespace strata

@@ -1,0 +1,244 @@
+// Reductions (sum, max, min, prod over any set of dims), max/min with indices, softmax.
+// Float sums accumulate in double: the extra precision is free in these memory-bound loops and
+// keeps large reductions (a 60,000-image mean) accurate.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include <tbb/parallel_reduce.h>
+
+#include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/parallel.h"
+#include "core/error.h"
+
+namespace strata {
+
+namespace {
+
+// Visits the element offsets of a strided N-d space serially, in row-major order.
+template <class Fn>
+void for_each_offset(int ndim, const int64_t* shape, const int64_t* strides, int64_t base, Fn&& fn) {
+  if (ndim == 0) {
+    fn(base);
+    return;
+  }
+  int64_t idx[kMaxDims] = {};
+  const int64_t inner_n = shape[ndim - 1], inner_s = strides[ndim - 1];
+  while (true) {
+    int64_t off = base;
+    for (int d = 0; d < ndim - 1; ++d) off += idx[d] * strides[d];
+    for (int64_t i = 0; i < inner_n; ++i) fn(off + i * inner_s);
+    int d = ndim - 2;
+    for (; d >= 0; --d) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+    if (d < 0) return;
+  }
+}
+
+template <class T>
+using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+
+template <class T>
+void reduce_typed(ReduceOp op, const View& in, uint32_t mask, const View& out) {
+  // Split the input's dims into kept (enumerated by the output) and reduced ones.
+  int kept_n = 0, red_n = 0;
+  int64_t kept_shape[kMaxDims], kept_strides[kMaxDims], red_shape[kMaxDims], red_strides[kMaxDims];
+  int64_t red_count = 1;
+  for (int d = 0; d < in.ndim; ++d) {
+    if (mask & (1u << d)) {
+      red_shape[red_n] = in.shape[d];
+      red_strides[red_n++] = in.strides[d];
+      red_count *= in.shape[d];
+    } else {
+      kept_shape[kept_n] = in.shape[d];
+      kept_strides[kept_n++] = in.strides[d];
+    }
+  }
+  const int64_t out_n = out.numel();
+  const T* x = in.ptr<T>();
+  T* o = out.ptr<T>();
+  using A = Acc<T>;
+  const A init = op == ReduceOp::Sum ? A(0)
+                 : op == ReduceOp::Prod ? A(1)
+                 : op == ReduceOp::Max ? static_cast<A>(std::numeric_limits<T>::lowest())
+                                       : static_cast<A>(std::numeric_limits<T>::max());
+  auto combine = [op](A acc, A v) -> A {
+    switch (op) {
+      case ReduceOp::Sum: return acc + v;
+      case ReduceOp::Prod: return acc * v;
+      case ReduceOp::Max: return (v > acc || v != v) ? v : acc;  // NaN propagates
+      case ReduceOp::Min: return (v < acc || v != v) ? v : acc;
+    }
+    return acc;
+  };
+
+  // The offset of output element `i` in the input, from its multi-index over the kept dims.
+  auto kept_offset = [&](int64_t i) {
+    int64_t off = 0;
+    for (int d = kept_n - 1; d >= 0; --d) {
+      off += (i % kept_shape[d]) * kept_strides[d];
+      i /= kept_shape[d];
+    }
+    return off;
+  };
+
+  if (out_n == 1 && red_count > 4 * cpu::kElementwiseGrain && red_n > 0) {
+    // One big reduction: split the outermost reduced dim deterministically across threads.
+    const int64_t outer = red_shape[0];
+    const A total = tbb::parallel_deterministic_reduce(
+        tbb::blocked_range<int64_t>(0, outer, std::max<int64_t>(1, outer / 64)), init,
+        [&](const tbb::blocked_range<int64_t>& r, A acc) {
+          for (int64_t j = r.begin(); j < r.end(); ++j)
+            for_each_offset(red_n - 1, red_shape + 1, red_strides + 1, j * red_strides[0],
+                            [&](int64_t off) { acc = combine(acc, static_cast<A>(x[off])); });
+          return acc;
+        },
+        [&](A a, A b) { return combine(a, b); });
+    o[0] = static_cast<T>(total);
+    return;
+  }
+
+  const int64_t grain = std::max<int64_t>(1, cpu::kElementwiseGrain / std::max<int64_t>(red_count, 1));
+  cpu::parallel_for(out_n, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      A acc = init;
+      if (red_n == 1 && red_strides[0] == 1) {
+        const T* p = x + kept_offset(i);
+        for (int64_t j = 0; j < red_count; ++j) acc = combine(acc, static_cast<A>(p[j]));
+      } else {
+        for_each_offset(red_n, red_shape, red_strides, kept_offset(i),
+                        [&](int64_t off) { acc = combine(acc, static_cast<A>(x[off])); });
+      }
+      o[i] = static_cast<T>(acc);
+    }
+  });
+}
+
+template <class T>
+void arg_reduce_typed(bool is_max, const View& in, int dim, const View& values, const View& indices) {
+  const int64_t n = in.shape[dim], stride = in.strides[dim];
+  int other_n = 0;
+  int64_t other_shape[kMaxDims], other_strides[kMaxDims];
+  for (int d = 0; d < in.ndim; ++d) {
+    if (d == dim) continue;
+    other_shape[other_n] = in.shape[d];
+    other_strides[other_n++] = in.strides[d];
+  }
+  const int64_t out_n = values.numel();
+  const T* x = in.ptr<T>();
+  T* v = values.ptr<T>();
+  int64_t* ix = indices.ptr<int64_t>();
+  cpu::parallel_for(out_n, std::max<int64_t>(1, cpu::kElementwiseGrain / std::max<int64_t>(n, 1)),
+                    [&](int64_t begin, int64_t end) {
+                      for (int64_t i = begin; i < end; ++i) {
+                        int64_t off = 0, rem = i;
+                        for (int d = other_n - 1; d >= 0; --d) {
+                          off += (rem % other_shape[d]) * other_strides[d];
+                          rem /= other_shape[d];
+                        }
+                        T best = x[off];
+                        int64_t best_j = 0;
+                        for (int64_t j = 1; j < n && best == best; ++j) {
+                          const T c = x[off + j * stride];
+                          if (c != c || (is_max ? c > best : c < best)) best = c, best_j = j;
+                        }
+                        v[i] = best;
+                        ix[i] = best_j;
+                      }
+                    });
+}
+
+template <class T>
+void softmax_typed(const View& in, const View& out, bool log) {
+  const int64_t cols = in.shape[in.ndim - 1], rows = cols ? in.numel() / cols : 0;
+  const T* x = in.ptr<T>();
+  T* y = out.ptr<T>();
+  cpu::parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const T* xr = x + r * cols;
+      T* yr = y + r * cols;
+      T m = -std::numeric_limits<T>::infinity();
+      for (int64_t j = 0; j < cols; ++j) m = std::max(m, xr[j]);
+      if (!std::isfinite(m)) m = 0;  // all -inf (or +inf) rows: let the arithmetic give NaN/0 honestly
+      double sum = 0;
+      for (int64_t j = 0; j < cols; ++j) sum += std::exp(static_cast<double>(xr[j] - m));
+      if (log) {
+        const T lse = static_cast<T>(std::log(sum)) + m;
+        for (int64_t j = 0; j < cols; ++j) yr[j] = xr[j] - lse;
+      } else {
+        const T inv = static_cast<T>(1.0 / sum);
+        for (int64_t j = 0; j < cols; ++j) yr[j] = std::exp(xr[j] - m) * inv;
+      }
+    }
+  });
+}
+
+template <class T>
+void softmax_backward_typed(const View& grad_out, const View& yv, const View& grad_in, bool log) {
+  const int64_t cols = yv.shape[yv.ndim - 1], rows = cols ? yv.numel() / cols : 0;
+  const T* g = grad_out.ptr<T>();
+  const T* y = yv.ptr<T>();
+  T* gi = grad_in.ptr<T>();
+  cpu::parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const T* gr = g + r * cols;
+      const T* yr = y + r * cols;
+      T* out = gi + r * cols;
+      double s = 0;
+      if (log) {  // d/dx log_softmax: g - softmax * sum(g)
+        for (int64_t j = 0; j < cols; ++j) s += gr[j];
+        for (int64_t j = 0; j < cols; ++j) out[j] = gr[j] - std::exp(yr[j]) * static_cast<T>(s);
+      } else {    // d/dx softmax: y * (g - sum(g * y))
+        for (int64_t j = 0; j < cols; ++j) s += static_cast<double>(gr[j]) * yr[j];
+        for (int64_t j = 0; j < cols; ++j) out[j] = yr[j] * (gr[j] - static_cast<T>(s));
+      }
+    }
+  });
+}
+
+template <class Fn>
+void visit_numeric(DType dtype, const char* op, Fn&& fn) {
+  switch (dtype) {
+    case DType::Float32: return fn(float{});
+    case DType::Float64: return fn(double{});
+    case DType::Int64: return fn(int64_t{});
+    case DType::Bool: break;
+  }
+  throw Error(detail::concat(op, ": dtype ", dtype_name(dtype), " is not supported"));
+}
+
+template <class Fn>
+void visit_floating(DType dtype, const char* op, Fn&& fn) {
+  switch (dtype) {
+    case DType::Float32: return fn(float{});
+    case DType::Float64: return fn(double{});
+    default: break;
+  }
+  throw Error(detail::concat(op, ": dtype ", dtype_name(dtype), " is not supported (floating point only)"));
+}
+
+}  // namespace
+
+void CpuBackend::reduce(ReduceOp op, const View& in, uint32_t dim_mask, const View& out) {
+  visit_numeric(in.dtype, "reduce", [&](auto tag) { reduce_typed<decltype(tag)>(op, in, dim_mask, out); });
+}
+
+void CpuBackend::arg_reduce(bool is_max, const View& in, int dim, const View& values, const View& indices) {
+  visit_numeric(in.dtype, is_max ? "max" : "min",
+                [&](auto tag) { arg_reduce_typed<decltype(tag)>(is_max, in, dim, values, indices); });
+}
+
+void CpuBackend::softmax(const View& in, const View& out, bool log) {
+  visit_floating(in.dtype, log ? "log_softmax" : "softmax",
+                 [&](auto tag) { softmax_typed<decltype(tag)>(in, out, log); });
+}
+
+void CpuBackend::softmax_backward(const View& grad_out, const View& y, const View& grad_in, bool log) {
+  visit_floating(y.dtype, log ? "log_softmax backward" : "softmax backward",
+                 [&](auto tag) { softmax_backward_typed<decltype(tag)>(grad_out, y, grad_in, log); });
+}
+
+}  // namespace strata

@@ -1,0 +1,310 @@
+#include "engine/autograd.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/dispatch.h"
+
+namespace strata {
+
+namespace {
+
+thread_local bool grad_mode_enabled = true;
+
+// A node built from an op's backward lambda.
+class FunctionNode final : public Node {
+ public:
+  FunctionNode(const char* name, BackwardFn fn) : Node(name), fn_(std::move(fn)) {}
+  std::vector<Tensor> apply(const Tensor& grad_output) override {
+    STRATA_CHECK(fn_, "backward: the graph through '", name(),
+                 "' was already freed by an earlier backward; pass retain_graph=true to the first call");
+    return fn_(grad_output);
+  }
+  void release() override { fn_ = nullptr; }
+
+ private:
+  BackwardFn fn_;
+};
+
+// The sink of a leaf's gradient. It holds the leaf weakly: the leaf owns it, not the reverse.
+class AccumulateGrad final : public Node {
+ public:
+  explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf) : Node("accumulate_grad"), leaf_(leaf) {}
+  std::vector<Tensor> apply(const Tensor& grad) override;
+  const std::weak_ptr<TensorImpl>& leaf() const { return leaf_; }
+
+ private:
+  std::weak_ptr<TensorImpl> leaf_;
+};
+
+// A fresh contiguous copy: gradients that reach .grad() must own their memory, since a backward
+// function may hand the same tensor to several inputs.
+Tensor contiguous_copy(const Tensor& t) {
+  Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
+  backend_for(t.device()).copy(t.view(), out.view());
+  return out;
+}
+
+// acc += g, in place (acc owns its memory: it is a gradient buffer of this engine's making).
+void add_into(const Tensor& acc, const Tensor& g) {
+  backend_for(acc.device()).binary(BinaryOp::Add, acc.view(), g.view(), acc.view(), 0.0);
+  acc.bump_version();
+}
+
+std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad) {
+  std::shared_ptr<TensorImpl> leaf = leaf_.lock();
+  if (!leaf) return {};
+  if (!leaf->grad.defined()) {
+    leaf->grad = contiguous_copy(grad);
+  } else {
+    add_into(leaf->grad, grad);
+  }
+  return {};
+}
+
+const std::shared_ptr<Node>& grad_accumulator(const std::shared_ptr<TensorImpl>& leaf) {
+  if (!leaf->grad_accumulator) leaf->grad_accumulator = std::make_shared<AccumulateGrad>(leaf);
+  return leaf->grad_accumulator;
+}
+
+// The node that receives the gradient of `t`.
+std::shared_ptr<Node> gradient_edge(const Tensor& t) {
+  if (!t.requires_grad()) return nullptr;
+  if (t.grad_fn()) return t.grad_fn();
+  return grad_accumulator(t.impl_ptr());
+}
+
+Tensor ones_like(const Tensor& t) {
+  Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
+  backend_for(t.device()).fill(out.view(), 1.0);
+  return out;
+}
+
+// Runs the graph below `roots`. With `captures` (autograd::grad) it records the gradient arriving
+// at each captured node, never touches .grad(), and only runs nodes that lead to a capture.
+void run_graph(const std::vector<std::shared_ptr<Node>>& roots, const std::vector<Tensor>& root_grads,
+               bool retain_graph, const std::vector<Node*>* captures, std::vector<Tensor>* captured) {
+  // 1. Discover the graph (iterative DFS), counting each node's consumers and, for captures,
+  //    which nodes lead to a captured one (post-order).
+  std::unordered_map<Node*, int> pending_consumers;
+  std::unordered_map<Node*, bool> leads_to_capture;
+  std::unordered_set<Node*> capture_set;
+  if (captures) capture_set.insert(captures->begin(), captures->end());
+  {
+    std::unordered_set<Node*> visited;
+    std::vector<std::pair<Node*, size_t>> stack;
+    for (const auto& r : roots) {
+      if (!visited.insert(r.get()).second) continue;
+      stack.push_back({r.get(), 0});
+      while (!stack.empty()) {
+        auto& [node, child] = stack.back();
+        if (child < node->next.size()) {
+          Node* n = node->next[child++].get();
+          if (!n) continue;
+          ++pending_consumers[n];
+          if (visited.insert(n).second) stack.push_back({n, 0});
+        } else {
+          bool leads = capture_set.count(node) > 0;
+          for (const auto& n : node->next)
+            if (n && leads_to_capture[n.get()]) leads = true;
+          leads_to_capture[node] = leads;
+          stack.pop_back();
+        }
+      }
+    }
+  }
+
+  // 2. Kahn's algorithm from the roots: a node runs once every consumer has sent its gradient.
+  std::unordered_map<Node*, Tensor> grads;
+  std::vector<Node*> ready;
+  std::vector<std::shared_ptr<Node>> keep_alive = roots;
+  for (size_t i = 0; i < roots.size(); ++i) {
+    Node* r = roots[i].get();
+    auto it = grads.find(r);
+    if (it == grads.end()) {
+      grads[r] = root_grads[i];
+    } else {
+      Tensor sum = contiguous_copy(it->second);
+      add_into(sum, root_grads[i]);
+      it->second = sum;
+    }
+  }
+  for (const auto& r : roots)
+    if (pending_consumers[r.get()] == 0 && std::find(ready.begin(), ready.end(), r.get()) == ready.end())
+      ready.push_back(r.get());
+
+  while (!ready.empty()) {
+    Node* node = ready.back();
+    ready.pop_back();
+    Tensor g = std::move(grads[node]);
+    grads.erase(node);
+
+    if (captures && capture_set.count(node)) {
+      for (size_t i = 0; i < captures->size(); ++i)
+        if ((*captures)[i] == node) (*captured)[i] = g;
+    }
+    const bool run = captures ? (leads_to_capture[node] && !dynamic_cast<AccumulateGrad*>(node))
+                              : true;
+    std::vector<Tensor> input_grads;
+    if (run && g.defined()) {
+      try {
+        input_grads = node->apply(g);
+      } catch (const Error& e) {
+        const std::string what = e.what();
+        if (what.rfind("backward", 0) == 0) throw;
+        throw Error(std::string("backward of ") + node->name() + ": " + what);
+      }
+      if (!retain_graph) node->release();
+      STRATA_CHECK(input_grads.empty() || input_grads.size() == node->next.size(), "backward of ",
+                   node->name(), ": returned ", input_grads.size(), " gradients for ", node->next.size(),
+                   " inputs");
+    }
+    for (size_t i = 0; i < node->next.size(); ++i) {
+      Node* n = node->next[i].get();
+      if (!n) continue;
+      if (i < input_grads.size() && input_grads[i].defined()) {
+        const Tensor& gi = input_grads[i];
+        STRATA_CHECK(gi.shape() == node->input_shapes[i], "backward of ", node->name(),
+                     ": gradient for input ", i, " has shape ", shape_str(gi.shape()), " but the input has shape ",
+                     shape_str(node->input_shapes[i]));
+        STRATA_CHECK(gi.dtype() == node->input_dtypes[i], "backward of ", node->name(),
+                     ": gradient for input ", i, " has dtype ", dtype_name(gi.dtype()),
+                     " but the input has dtype ", dtype_name(node->input_dtypes[i]));
+        auto it = grads.find(n);
+        if (it == grads.end()) {
+          grads.emplace(n, gi);
+        } else if (!it->second.defined()) {
+          it->second = gi;
+        } else {
+          // Sum into a buffer of our own: gi or the stored gradient may be shared.
+          Tensor sum = contiguous_copy(it->second);
+          add_into(sum, gi);
+          it->second = sum;
+        }
+      } else {
+        grads.emplace(n, Tensor());  // keeps the node's slot so it still runs when others arrive
+      }
+      if (--pending_consumers[n] == 0) ready.push_back(n);
+    }
+  }
+}
+
+}  // namespace
+
+bool GradMode::enabled() { return grad_mode_enabled; }
+void GradMode::set_enabled(bool enabled) { grad_mode_enabled = enabled; }
+
+SavedTensor::SavedTensor(const Tensor& t) {
+  if (!t.defined()) return;
+  tensor_ = t.detach();
+  version_ = t.storage()->version();
+}
+
+const Tensor& SavedTensor::get() const {
+  if (tensor_.defined()) {
+    const uint64_t now = tensor_.storage()->version();
+    STRATA_CHECK(now == version_,
+                 "a tensor saved for backward was modified in place afterwards (its storage is at version ",
+                 now, ", it was saved at version ", version_,
+                 "); clone it before modifying, or modify a copy");
+  }
+  return tensor_;
+}
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!GradMode::enabled()) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+void record(const char* op, const Tensor& out, std::initializer_list<const Tensor*> inputs,
+            BackwardFn backward) {
+  record(op, out, std::vector<const Tensor*>(inputs), std::move(backward));
+}
+
+void record(const char* op, const Tensor& out, const std::vector<const Tensor*>& inputs, BackwardFn backward) {
+  auto node = std::make_shared<FunctionNode>(op, std::move(backward));
+  node->next.reserve(inputs.size());
+  node->input_shapes.reserve(inputs.size());
+  node->input_dtypes.reserve(inputs.size());
+  for (const Tensor* t : inputs) {
+    node->next.push_back(t->defined() ? gradient_edge(*t) : nullptr);
+    node->input_shapes.push_back(t->defined() ? t->shape() : Shape{});
+    node->input_dtypes.push_back(t->defined() ? t->dtype() : DType::Float32);
+  }
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+}
+
+namespace autograd {
+
+namespace {
+std::vector<Tensor> resolve_grad_outputs(const char* op, const std::vector<Tensor>& outputs,
+                                         const std::vector<Tensor>& grad_outputs) {
+  STRATA_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), op, ": got ",
+               grad_outputs.size(), " output gradients for ", outputs.size(), " outputs");
+  std::vector<Tensor> result;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    STRATA_CHECK(out.defined(), op, ": output ", i, " is undefined");
+    STRATA_CHECK(out.requires_grad(), op, ": output ", i, " (shape ", shape_str(out.shape()),
+                 ") does not require grad and has no grad_fn; did the computation run under NoGradGuard "
+                 "or from inputs without requires_grad?");
+    if (i < grad_outputs.size() && grad_outputs[i].defined()) {
+      const Tensor& g = grad_outputs[i];
+      STRATA_CHECK(g.shape() == out.shape(), op, ": gradient of shape ", shape_str(g.shape()),
+                   " given for an output of shape ", shape_str(out.shape()));
+      STRATA_CHECK(g.dtype() == out.dtype(), op, ": gradient of dtype ", dtype_name(g.dtype()),
+                   " given for an output of dtype ", dtype_name(out.dtype()));
+      STRATA_CHECK(g.device() == out.device(), op, ": gradient on ", g.device().str(),
+                   " given for an output on ", out.device().str());
+      result.push_back(g);
+    } else {
+      STRATA_CHECK(out.numel() == 1, op, ": output ", i, " has shape ", shape_str(out.shape()),
+                   "; an implicit gradient exists only for one-element outputs, so pass a gradient of "
+                   "that shape");
+      result.push_back(ones_like(out));
+    }
+  }
+  return result;
+}
+}  // namespace
+
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+              bool retain_graph) {
+  std::vector<Tensor> grads = resolve_grad_outputs("backward", outputs, grad_outputs);
+  std::vector<std::shared_ptr<Node>> roots;
+  for (const Tensor& out : outputs) roots.push_back(gradient_edge(out));
+  NoGradGuard no_grad;  // gradients are computed without recording (no higher-order graphs)
+  run_graph(roots, grads, retain_graph, nullptr, nullptr);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool retain_graph, bool allow_unused) {
+  std::vector<Tensor> grads = resolve_grad_outputs("autograd::grad", outputs, grad_outputs);
+  std::vector<std::shared_ptr<Node>> roots;
+  for (const Tensor& out : outputs) roots.push_back(gradient_edge(out));
+  std::vector<std::shared_ptr<Node>> capture_owners;
+  std::vector<Node*> captures;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    STRATA_CHECK(inputs[i].defined() && inputs[i].requires_grad(), "autograd::grad: input ", i,
+                 " does not require grad");
+    capture_owners.push_back(gradient_edge(inputs[i]));
+    captures.push_back(capture_owners.back().get());
+  }
+  std::vector<Tensor> captured(inputs.size());
+  {
+    NoGradGuard no_grad;
+    run_graph(roots, grads, retain_graph, &captures, &captured);
+  }
+  for (size_t i = 0; i < inputs.size(); ++i)
+    STRATA_CHECK(allow_unused || captured[i].defined(), "autograd::grad: input ", i, " (shape ",
+                 shape_str(inputs[i].shape()),
+                 ") was not used to compute the outputs; pass allow_unused=true to get an undefined gradient");
+  return captured;
+}
+
+}  // namespace autograd
+}  // namespace strata

@@ -1,0 +1,103 @@
+// Reverse-mode automatic differentiation, define-by-run.
+//
+// Every op that sees an input requiring grad records one Node: the edges to the producers of its
+// inputs and a backward function (a lambda written beside the op's forward in ops/) that maps the
+// gradient of the op's output to gradients of its inputs. backward() walks the recorded graph from
+// the output in reverse topological order, summing gradients that meet at a node and accumulating
+// the ones that reach leaves into their .grad(). That is the whole idea; see micrograd for it in a page.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace strata {
+
+// Whether ops record the graph (thread-local; on by default).
+class GradMode {
+ public:
+  static bool enabled();
+  static void set_enabled(bool enabled);
+};
+
+// Turns graph recording off for its scope (inference, optimizer steps, metric evaluation).
+class NoGradGuard {
+ public:
+  NoGradGuard() : previous_(GradMode::enabled()) { GradMode::set_enabled(false); }
+  ~NoGradGuard() { GradMode::set_enabled(previous_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// A tensor kept for the backward pass, with its storage version at the time it was saved: reading
+// it after an in-place write to that storage raises an error instead of giving a wrong gradient.
+// It keeps a detached handle so that saving an op's own output creates no reference cycle.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  explicit SavedTensor(const Tensor& t);
+  const Tensor& get() const;
+  bool defined() const { return tensor_.defined(); }
+
+ private:
+  Tensor tensor_;
+  uint64_t version_ = 0;
+};
+
+// One recorded operation (single output) in the graph.
+class Node {
+ public:
+  explicit Node(const char* name) : name_(name) {}
+  virtual ~Node() = default;
+  const char* name() const { return name_; }
+
+  // Gradients with respect to each input (undefined where an input needs none).
+  virtual std::vector<Tensor> apply(const Tensor& grad_output) = 0;
+  // Frees what the node saved; called after backward unless retain_graph.
+  virtual void release() {}
+
+  // Producer of each input's gradient: its grad_fn, or a leaf's gradient accumulator; null when
+  // that input does not require grad.
+  std::vector<std::shared_ptr<Node>> next;
+  // Shape and dtype of each input, to check what backward functions return.
+  std::vector<Shape> input_shapes;
+  std::vector<DType> input_dtypes;
+
+ private:
+  const char* name_;
+};
+
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
+
+// True when grad mode is on and any of the tensors requires grad: the op must call record().
+bool needs_grad(std::initializer_list<const Tensor*> inputs);
+template <class... Ts>
+bool needs_grad(const Ts&... inputs) {
+  return needs_grad({&inputs...});
+}
+
+// Attaches a backward node to `out` (which becomes a non-leaf that requires grad).
+void record(const char* op, const Tensor& out, std::initializer_list<const Tensor*> inputs,
+            BackwardFn backward);
+void record(const char* op, const Tensor& out, const std::vector<const Tensor*>& inputs, BackwardFn backward);
+
+namespace autograd {
+
+// Gradients of sum(outputs[i] * grad_outputs[i]) with respect to `inputs`, returned instead of
+// being accumulated into .grad(). An input the outputs do not depend on gets an undefined tensor
+// unless allow_unused is false, in which case that is an error.
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs = {}, bool retain_graph = false,
+                         bool allow_unused = false);
+
+// What Tensor::backward runs.
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+              bool retain_graph);
+
+}  // namespace autograd
+}  // namespace strata

@@ -1,0 +1,105 @@
+// Activations: one forward kernel each and a fused derivative kernel for the backward.
+#include "ops/activation.h"
+
+#include <limits>
+
+#include "engine/creation.h"
+#include "ops/detail.h"
+#include "ops/elementwise.h"
+#include "ops/reduction.h"
+#include "ops/shape.h"
+
+namespace strata {
+
+using detail::backend_of;
+
+namespace {
+
+// y = f(x) with dx = f'(.) * dy computed by `backward_op` from the saved input (or output).
+Tensor activation(const char* name, UnaryOp forward_op, BinaryOp backward_op, const Tensor& x, bool save_output,
+                  double p0 = 0.0) {
+  detail::check_defined(name, x, "input");
+  detail::check_floating(name, x);
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  backend_of(x).unary(forward_op, x.view(), out.view(), p0, 0.0);
+  if (needs_grad(x)) {
+    record(name, out, {&x},
+           [saved = SavedTensor(save_output ? out : x), backward_op, p0](const Tensor& g) -> std::vector<Tensor> {
+             const Tensor& s = saved.get();
+             Tensor grad = Tensor::empty(s.shape(), s.dtype(), s.device());
+             backend_for(s.device()).binary(backward_op, g.view(), s.view(), grad.view(), p0);
+             return {grad};
+           });
+  }
+  return out;
+}
+
+Tensor softmax_impl(const char* name, const Tensor& x, int64_t dim, bool log) {
+  detail::check_defined(name, x, "input");
+  detail::check_floating(name, x);
+  if (x.dim() == 0) return log ? zeros_like(x) : ones_like(x);
+  const int d = normalize_dim(dim, x.dim(), name);
+  // The kernel works on the last dim of a contiguous tensor: move `dim` there and back.
+  const bool last = d == x.dim() - 1;
+  const Tensor moved = contiguous(last ? x : transpose(x, d, -1));
+  Tensor y = Tensor::empty(moved.shape(), x.dtype(), x.device());
+  {
+    backend_of(x).softmax(moved.view(), y.view(), log);
+  }
+  Tensor out = last ? y : transpose(y, d, -1);
+  if (needs_grad(x)) {
+    // The node is recorded on the moved-layout result and sees the gradient in that layout.
+    Tensor result = Tensor::make_view(out, out.shape(), out.strides(), out.offset());
+    record(name, result, {&x},
+           [sy = SavedTensor(y), d, last, log](const Tensor& g) -> std::vector<Tensor> {
+             const Tensor& Y = sy.get();
+             const Tensor gm = contiguous(last ? g : transpose(g, d, -1));
+             Tensor gi = Tensor::empty(Y.shape(), Y.dtype(), Y.device());
+             backend_for(Y.device()).softmax_backward(gm.view(), Y.view(), gi.view(), log);
+             return {last ? gi : contiguous(transpose(gi, d, -1))};
+           });
+    return result;
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor relu(const Tensor& x) { return activation("relu", UnaryOp::Relu, BinaryOp::ReluBackward, x, false); }
+Tensor leaky_relu(const Tensor& x, double slope) {
+  return activation("leaky_relu", UnaryOp::LeakyRelu, BinaryOp::LeakyReluBackward, x, false, slope);
+}
+Tensor elu(const Tensor& x, double alpha) {
+  return activation("elu", UnaryOp::Elu, BinaryOp::EluBackward, x, false, alpha);
+}
+Tensor gelu(const Tensor& x) { return activation("gelu", UnaryOp::Gelu, BinaryOp::GeluBackward, x, false); }
+Tensor silu(const Tensor& x) { return activation("silu", UnaryOp::Silu, BinaryOp::SiluBackward, x, false); }
+Tensor sigmoid(const Tensor& x) {
+  return activation("sigmoid", UnaryOp::Sigmoid, BinaryOp::SigmoidBackward, x, true);
+}
+Tensor tanh(const Tensor& x) { return activation("tanh", UnaryOp::Tanh, BinaryOp::TanhBackward, x, true); }
+Tensor softplus(const Tensor& x) {
+  return activation("softplus", UnaryOp::Softplus, BinaryOp::SoftplusBackward, x, false);
+}
+Tensor log_sigmoid(const Tensor& x) {
+  return activation("log_sigmoid", UnaryOp::LogSigmoid, BinaryOp::LogSigmoidBackward, x, false);
+}
+
+Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl("softmax", x, dim, false); }
+Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl("log_softmax", x, dim, true); }
+
+Tensor logsumexp(const Tensor& x, int64_t dim, bool keepdim) {
+  detail::check_defined("logsumexp", x, "input");
+  detail::check_floating("logsumexp", x);
+  // log sum exp(x) = m + log sum exp(x - m), with m the (detached) max: exact, and never overflows.
+  Tensor m;
+  {
+    NoGradGuard no_grad;
+    m = max(x, dim, true).values;
+    m = where(eq(abs(m), std::numeric_limits<double>::infinity()), zeros_like(m), m);
+  }
+  Tensor out = add(log(sum(exp(sub(x, m)), dim, true)), m);
+  return keepdim ? out : squeeze(out, dim);
+}
+
+}  // namespace strata
