@@ -1,0 +1,64 @@
+// W4: the engine's float32 matmul through the public API (result allocation included) against a
+// direct cblas_sgemm on the same buffers.
+#include <cblas.h>
+
+#include <chrono>
+
+#include "bench/workloads.h"
+#include "ops/ops.h"
+
+namespace strata::bench {
+
+namespace {
+
+template <class Fn>
+double seconds_per_call(Fn&& fn, double min_seconds = 0.5) {
+  fn();  // warm-up
+  int calls = 0;
+  const auto start = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  do {
+    fn();
+    ++calls;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < min_seconds);
+  return elapsed / calls;
+}
+
+}  // namespace
+
+double measure_sgemm_gflops() {
+  const int n = 1024;
+  Generator gen(1);
+  Tensor a = randn({n, n}, {}, &gen), b = randn({n, n}, {}, &gen), c = zeros({n, n});
+  const double s = seconds_per_call([&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data_ptr<float>(), n,
+                b.data_ptr<float>(), n, 0.0f, c.data_ptr<float>(), n);
+  });
+  return 2.0 * n * n * n / s / 1e9;
+}
+
+std::vector<Figure> run_w4_gemm() {
+  std::vector<Figure> figures;
+  const int shapes[2][3] = {{1024, 1024, 1024}, {128, 784, 512}};
+  Generator gen(2);
+  for (const auto& s : shapes) {
+    const int m = s[0], k = s[1], n = s[2];
+    Tensor a = randn({m, k}, {}, &gen), b = randn({k, n}, {}, &gen), c = zeros({m, n});
+    const double flops = 2.0 * m * n * k;
+    const double engine = seconds_per_call([&] { Tensor r = matmul(a, b); });
+    const double blas = seconds_per_call([&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data_ptr<float>(), k,
+                  b.data_ptr<float>(), n, 0.0f, c.data_ptr<float>(), n);
+    });
+    const std::string shape = std::to_string(m) + "x" + std::to_string(k) + " @ " + std::to_string(k) + "x" +
+                              std::to_string(n);
+    const double ratio = blas / engine;
+    figures.push_back({"W4 gemm " + shape, "GFLOP/s", flops / engine / 1e9,
+                       "cblas_sgemm " + std::to_string(flops / blas / 1e9) + " GFLOP/s, engine/cblas " +
+                           std::to_string(ratio)});
+  }
+  return figures;
+}
+
+}  // namespace strata::bench
