@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::stoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else {
-      std::fprintf(stderr, "usage: strata-bench [--only W1|W4|W5] [--threads N] [--quick]\n");
+      std::fprintf(stderr, "usage: strata-bench [--only W1|W4|W5|threads] [--threads N] [--quick]\n");
       return 2;
     }
   }
@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   };
   if (only.empty() || only == "W5") show(run_w5_small_ops(20000));
   if (only.empty() || only == "W4") show(run_w4_gemm());
+  if (only == "threads") show(run_blas_threading());
   (void)quick;  // W1 lands with the nn and optim modules
   std::printf("\npeak resident memory: %.1f MiB\n", peak_rss_mib());
   return 0;

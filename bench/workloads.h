@@ -17,6 +17,7 @@ struct Figure {
 std::vector<Figure> run_w1_mlp_vae(bool full_epoch);
 std::vector<Figure> run_w4_gemm();
 std::vector<Figure> run_w5_small_ops(int steps);
+std::vector<Figure> run_blas_threading();
 
 // GFLOP/s of a large square cblas_sgemm, measured now (the machine's practical sgemm limit).
 double measure_sgemm_gflops();

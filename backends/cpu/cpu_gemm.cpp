@@ -11,9 +11,12 @@ namespace strata {
 
 namespace {
 
-// Below this many multiply-adds per matrix, one OpenBLAS call is too small to thread well, so a
-// batch of them is better spread over TBB workers.
-constexpr int64_t kSmallGemmMacs = int64_t{1} << 21;
+// A batch of products is spread over TBB workers with single-threaded OpenBLAS calls unless each
+// product is huge. Measured on 2 cores (bench/blas_threading.cpp, `strata-bench --only threads`):
+// 128 products of 64x512x49 take 9.8 ms with OpenBLAS's own threads, 7.0 ms single-threaded in
+// sequence and 3.1 ms over TBB; even 4 products of 256^3 run 1.7x faster over TBB. A single large
+// product (1024^3, 128x784x512) is ~1.8x faster with OpenBLAS's threads, so it keeps them.
+constexpr int64_t kHugeGemmMacs = int64_t{1} << 26;
 
 template <class T>
 void gemm_one(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
@@ -44,7 +47,7 @@ void gemm_typed(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
     gemm_one<T>(ta, tb, m, n, k, static_cast<T>(alpha), pa + i * sa, lda, pb + i * sb, ldb, static_cast<T>(beta),
                 pc + i * sc, ldc);
   };
-  if (batch > 1 && m * n * k < kSmallGemmMacs) {
+  if (batch > 1 && m * n * k < kHugeGemmMacs) {
     cpu::BlasSerialScope serial;
     cpu::parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) one(i);
