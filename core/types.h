@@ -102,6 +102,7 @@ enum class BinaryOp : uint8_t {
   Eq, Ne, Lt, Le, Gt, Ge,         // -> bool
   LogicalAnd, LogicalOr,          // bool, bool -> bool
   BceWithLogits,                  // a = logits, b = targets: max(a,0) - a*b + log1p(exp(-|a|))
+  BceWithLogitsBackward,          // a = logits, b = targets: (sigmoid(a) - b) * p0
   ReluBackward,                   // b = input
   LeakyReluBackward,              // b = input, p0 = slope
   EluBackward,                    // b = input, p0 = alpha

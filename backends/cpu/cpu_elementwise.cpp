@@ -184,6 +184,8 @@ void binary_typed(BinaryOp op, const View& a, const View& b, const View& out, do
         return map2<T, T>(a, b, out, [](T x, T y) {
           return (x > 0 ? x : T(0)) - x * y + std::log1p(std::exp(-std::abs(x)));
         });
+      case BinaryOp::BceWithLogitsBackward:
+        return map2<T, T>(a, b, out, [=](T x, T y) { return (stable_sigmoid(x) - y) * p0; });
       case BinaryOp::LeakyReluBackward:
         return map2<T, T>(a, b, out, [=](T g, T x) { return x > 0 ? g : g * p0; });
       case BinaryOp::EluBackward:
