@@ -22,9 +22,12 @@ namespace {
 
 Tensor reduce(const Tensor& losses, Reduction reduction) {
   switch (reduction) {
-    case Reduction::None: return losses;
-    case Reduction::Mean: return mean(losses);
-    case Reduction::Sum: return sum(losses);
+    case Reduction::None:
+      return losses;
+    case Reduction::Mean:
+      return mean(losses);
+    case Reduction::Sum:
+      return sum(losses);
   }
   return losses;
 }
@@ -38,7 +41,8 @@ void check_same_shape(const char* op, const Tensor& input, const char* input_nam
   detail::check_floating(op, input);
   detail::check_same_dtype(op, input, target);
   STRATA_CHECK(input.shape() == target.shape(), op, ": ", input_name, " ", shape_str(input.shape()), " and ",
-               target_name, " ", shape_str(target.shape()), " must have the same shape (losses do not broadcast)");
+               target_name, " ", shape_str(target.shape()),
+               " must have the same shape (losses do not broadcast)");
   common_device(op, {&input, &target});
 }
 
@@ -109,12 +113,14 @@ void check_class_targets(const char* op, const Tensor& scores, const Tensor& tar
   STRATA_CHECK(scores.dim() == 2, op, ": expects input of shape [N, C], got ", shape_str(scores.shape()));
   STRATA_CHECK(target.dtype() == DType::Int64, op, ": target must hold int64 class indices, got ",
                dtype_name(target.dtype()), " with shape ", shape_str(target.shape()));
-  STRATA_CHECK(target.dim() == 1 && target.size(0) == scores.size(0), op, ": target ", shape_str(target.shape()),
-               " must have shape [", scores.size(0), "] to match input ", shape_str(scores.shape()));
+  STRATA_CHECK(target.dim() == 1 && target.size(0) == scores.size(0), op, ": target ",
+               shape_str(target.shape()), " must have shape [", scores.size(0), "] to match input ",
+               shape_str(scores.shape()));
   common_device(op, {&scores, &target});
   const int64_t classes = scores.size(1);
   for (int64_t c : target.to_vector<int64_t>())
-    STRATA_CHECK(c >= 0 && c < classes, op, ": class index ", c, " is out of range for ", classes, " classes");
+    STRATA_CHECK(c >= 0 && c < classes, op, ": class index ", c, " is out of range for ", classes,
+                 " classes");
 }
 
 Tensor nll_unchecked(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
@@ -164,7 +170,8 @@ Tensor bernoulli_log_likelihood(const Tensor& x, const Tensor& logits) {
   return neg(bce_with_logits(op, logits, x, Reduction::None));
 }
 
-Tensor kl_diag_gaussians(const Tensor& mu_q, const Tensor& logvar_q, const Tensor& mu_p, const Tensor& logvar_p) {
+Tensor kl_diag_gaussians(const Tensor& mu_q, const Tensor& logvar_q, const Tensor& mu_p,
+                         const Tensor& logvar_p) {
   check_elementwise("kl_diag_gaussians",
                     {{&mu_q, "mu_q"}, {&logvar_q, "logvar_q"}, {&mu_p, "mu_p"}, {&logvar_p, "logvar_p"}});
   // 0.5 (exp(d) - 1 - d + (mu_q - mu_p)^2 / var_p) with d = logvar_q - logvar_p: expm1(d) - d keeps

@@ -75,8 +75,10 @@ struct ScopedEnv {
     ::setenv(n.c_str(), value.c_str(), 1);
   }
   ~ScopedEnv() {
-    if (old) ::setenv(name.c_str(), old->c_str(), 1);
-    else ::unsetenv(name.c_str());
+    if (old)
+      ::setenv(name.c_str(), old->c_str(), 1);
+    else
+      ::unsetenv(name.c_str());
   }
 };
 
@@ -133,7 +135,8 @@ TEST_CASE("read_idx reads images and labels from plain and gzipped files", "[dat
   REQUIRE(read_idx_images(dir.file("none")).shape() == Shape{0, 28, 28});
 }
 
-TEST_CASE("read_idx rejects missing files, bad magic, other element types and wrong ranks", "[data][errors]") {
+TEST_CASE("read_idx rejects missing files, bad magic, other element types and wrong ranks",
+          "[data][errors]") {
   TempDir dir("idx_header");
   const std::string missing = dir.file("nope.gz");
   require_error([&] { read_idx_images(missing); }, {"read_idx", "cannot open", missing});
@@ -162,10 +165,12 @@ TEST_CASE("read_idx rejects missing files, bad magic, other element types and wr
   Bytes h = idx_bytes(0x08, {2, 2, 3}, {});
   h.resize(4 + 8);
   write_plain(cut_header, h);
-  require_error([&] { read_idx_images(cut_header); }, {"read_idx", cut_header, "truncated inside its header"});
+  require_error([&] { read_idx_images(cut_header); },
+                {"read_idx", cut_header, "truncated inside its header"});
 }
 
-TEST_CASE("read_idx rejects sizes that do not match the data, without trusting the header", "[data][errors]") {
+TEST_CASE("read_idx rejects sizes that do not match the data, without trusting the header",
+          "[data][errors]") {
   TempDir dir("idx_sizes");
   const std::string short_file = dir.file("short");
   write_plain(short_file, idx_bytes(0x08, {2, 2, 3}, Bytes(kPixels.begin(), kPixels.begin() + 10)));
@@ -181,7 +186,8 @@ TEST_CASE("read_idx rejects sizes that do not match the data, without trusting t
   // A header claiming a terabyte over 12 real bytes must fail on the missing data, not allocate it.
   const std::string liar = dir.file("liar.gz");
   write_gzip(liar, idx_bytes(0x08, {1000000000, 1000, 1000}, kPixels));
-  require_error([&] { read_idx_images(liar); }, {"read_idx", liar, "truncated", "1000000000000000 bytes", "only 12"});
+  require_error([&] { read_idx_images(liar); },
+                {"read_idx", liar, "truncated", "1000000000000000 bytes", "only 12"});
 
   const std::string overflow = dir.file("overflow");
   write_plain(overflow, idx_bytes(0x08, {0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}, kPixels));
@@ -198,7 +204,8 @@ TEST_CASE("read_idx reports truncated and corrupt gzip streams", "[data][errors]
   REQUIRE(compressed.size() > 100);
 
   const std::string cut = dir.file("cut.gz");
-  write_plain(cut, Bytes(compressed.begin(), compressed.begin() + static_cast<std::ptrdiff_t>(compressed.size() / 2)));
+  write_plain(cut, Bytes(compressed.begin(),
+                         compressed.begin() + static_cast<std::ptrdiff_t>(compressed.size() / 2)));
   require_error([&] { read_idx_labels(cut); }, {"read_idx", cut, "truncated", "4000 bytes"});
 
   // Garbage after a valid gzip header: the deflate data cannot be decoded.
@@ -223,19 +230,21 @@ TEST_CASE("load_fashion_mnist finds the files through STRATA_DATA_DIR and checks
   REQUIRE(test.labels().to_vector<int64_t>() == std::vector<int64_t>{9, 0, 4});
   REQUIRE(load_fashion_mnist("test", false).inputs().shape() == Shape{3, 28, 28});
 
-  require_error([&] { load_fashion_mnist("train"); },
-                {"load_fashion_mnist", "train-images-idx3-ubyte", dir.path.string(), "dataset-fashion-mnist"});
+  require_error([&] { load_fashion_mnist("train"); }, {"load_fashion_mnist", "train-images-idx3-ubyte",
+                                                       dir.path.string(), "dataset-fashion-mnist"});
   require_error([&] { load_fashion_mnist("validation"); }, {"load_fashion_mnist", "\"validation\""});
 
   write_plain(dir.file("t10k-labels-idx1-ubyte"), idx_bytes(0x08, {3}, {9, 10, 4}));
-  require_error([&] { load_fashion_mnist("test"); }, {"load_fashion_mnist", "label 10", "position 1", "0..9"});
+  require_error([&] { load_fashion_mnist("test"); },
+                {"load_fashion_mnist", "label 10", "position 1", "0..9"});
   write_plain(dir.file("t10k-labels-idx1-ubyte"), idx_bytes(0x08, {2}, {9, 1}));
   require_error([&] { load_fashion_mnist("test"); }, {"load_fashion_mnist", "3 images", "2 labels"});
 }
 
 TEST_CASE("the installed Fashion-MNIST test set has 1000 images of each class in [0, 1]", "[data][fashion]") {
   const std::string dir = fashion_mnist_dir();
-  if (!fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte.gz") && !fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte")) {
+  if (!fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte.gz") &&
+      !fs::exists(fs::path(dir) / "t10k-images-idx3-ubyte")) {
     WARN("Fashion-MNIST not found in " << dir << " (install dataset-fashion-mnist): skipping");
     return;
   }
@@ -256,7 +265,8 @@ TEST_CASE("the installed Fashion-MNIST test set has 1000 images of each class in
 
   // The training labels are small enough to read every run: 6000 of each class.
   const fs::path gz = fs::path(dir) / "train-labels-idx1-ubyte.gz";
-  const Tensor train_labels = read_idx_labels(fs::exists(gz) ? gz.string() : dir + "/train-labels-idx1-ubyte");
+  const Tensor train_labels =
+      read_idx_labels(fs::exists(gz) ? gz.string() : dir + "/train-labels-idx1-ubyte");
   REQUIRE(train_labels.numel() == 60000);
   std::map<int64_t, int> train_counts;
   for (int64_t l : train_labels.to_vector<int64_t>()) ++train_counts[l];
@@ -278,10 +288,14 @@ TEST_CASE("TensorDataset gathers paired rows and checks its inputs", "[data]") {
   require_values(tds.gather(from_vector(std::vector<int64_t>{1}, {1})).inputs, {1, 4, 7, 10}, 0.0);
   REQUIRE_FALSE(tds.gather(from_vector(std::vector<int64_t>{0}, {1})).labels.defined());
 
-  require_error([&] { TensorDataset(inputs, from_vector(std::vector<int64_t>{1, 2, 3}, {3})); },
-                {"TensorDataset", "[4, 3]", "[3]"});
+  require_error(
+      [&] {
+        TensorDataset(inputs, from_vector(std::vector<int64_t>{1, 2, 3}, {3}));
+      },
+      {"TensorDataset", "[4, 3]", "[3]"});
   require_error([&] { TensorDataset(scalar_tensor(1.0)); }, {"TensorDataset", "[]"});
-  require_error([&] { ds.gather(from_vector(std::vector<int64_t>{4}, {1})); }, {"index", "4", "out of range"});
+  require_error([&] { ds.gather(from_vector(std::vector<int64_t>{4}, {1})); },
+                {"index", "4", "out of range"});
   require_error([&] { ds.gather(tensor64({1}, {1})); }, {"TensorDataset::gather", "int64", "float64"});
 }
 
@@ -336,7 +350,7 @@ TEST_CASE("DataLoader reshuffles every epoch, reproducibly for a seed", "[data]"
   other.seed = 43;
   DataLoader c(numbered(500), other);
   const std::vector<int64_t> a1 = epoch_labels(a), a2 = epoch_labels(a);
-  REQUIRE(a1 != a2);  // a new order each epoch
+  REQUIRE(a1 != a2);               // a new order each epoch
   REQUIRE(epoch_labels(b) == a1);  // the same seed replays the same epochs
   REQUIRE(epoch_labels(b) == a2);
   REQUIRE(epoch_labels(c) != a1);

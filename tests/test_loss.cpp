@@ -39,8 +39,10 @@ TEST_CASE("mse_loss and l1_loss pass gradcheck for every reduction", "[loss]") {
   for (Reduction r : kReductions) {
     Tensor input = leaf64({3, 4}, 1);
     Tensor target = leaf64({3, 4}, 2);
-    require_gradcheck([r](const std::vector<Tensor>& in) { return mse_loss(in[0], in[1], r); }, {input, target});
-    require_gradcheck([r](const std::vector<Tensor>& in) { return l1_loss(in[0], in[1], r); }, {input, target});
+    require_gradcheck([r](const std::vector<Tensor>& in) { return mse_loss(in[0], in[1], r); },
+                      {input, target});
+    require_gradcheck([r](const std::vector<Tensor>& in) { return l1_loss(in[0], in[1], r); },
+                      {input, target});
   }
 }
 
@@ -94,14 +96,17 @@ TEST_CASE("binary_cross_entropy_with_logits passes gradcheck for logits and targ
   for (Reduction r : kReductions) {
     Tensor logits = leaf64({4, 5}, 3, 2.0);
     Tensor target = leaf64({4, 5}, 4, 0.2, 0.5);
-    require_gradcheck([r](const std::vector<Tensor>& in) { return binary_cross_entropy_with_logits(in[0], in[1], r); },
-                      {logits, target});
+    require_gradcheck(
+        [r](const std::vector<Tensor>& in) { return binary_cross_entropy_with_logits(in[0], in[1], r); },
+        {logits, target});
   }
   // A target that needs no gradient (the usual case) leaves only the logits path.
   Tensor logits = leaf64({6}, 5, 3.0);
   const Tensor target = tensor64({0, 1, 0, 1, 1, 0}, {6});
   require_gradcheck(
-      [&](const std::vector<Tensor>& in) { return binary_cross_entropy_with_logits(in[0], target, Reduction::Mean); },
+      [&](const std::vector<Tensor>& in) {
+        return binary_cross_entropy_with_logits(in[0], target, Reduction::Mean);
+      },
       {logits});
 }
 
@@ -136,8 +141,8 @@ TEST_CASE("cross_entropy gradient is (softmax - one_hot) / N", "[loss]") {
   cross_entropy(logits, target).backward();
   const double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
   require_values(logits.grad(),
-                 {std::exp(1.0) / z / 2, std::exp(2.0) / z / 2, (std::exp(3.0) / z - 1) / 2, 1.0 / 6, (1.0 / 3 - 1) / 2,
-                  1.0 / 6},
+                 {std::exp(1.0) / z / 2, std::exp(2.0) / z / 2, (std::exp(3.0) / z - 1) / 2, 1.0 / 6,
+                  (1.0 / 3 - 1) / 2, 1.0 / 6},
                  1e-12);
 }
 
@@ -145,9 +150,10 @@ TEST_CASE("cross_entropy and nll_loss pass gradcheck for every reduction", "[los
   const Tensor target = from_vector(std::vector<int64_t>{3, 0, 2, 2, 1}, {5});
   for (Reduction r : kReductions) {
     Tensor logits = leaf64({5, 4}, 6, 2.0);
-    require_gradcheck([&](const std::vector<Tensor>& in) { return cross_entropy(in[0], target, r); }, {logits});
-    require_gradcheck([&](const std::vector<Tensor>& in) { return nll_loss(log_softmax(in[0], 1), target, r); },
+    require_gradcheck([&](const std::vector<Tensor>& in) { return cross_entropy(in[0], target, r); },
                       {logits});
+    require_gradcheck(
+        [&](const std::vector<Tensor>& in) { return nll_loss(log_softmax(in[0], 1), target, r); }, {logits});
   }
 }
 
@@ -159,16 +165,24 @@ TEST_CASE("nll_loss picks the negated log-probability of each target", "[loss]")
   require_values(nll_loss(log_probs, target), {2.05});
 }
 
-TEST_CASE("cross_entropy and nll_loss reject bad targets naming the value and class count", "[loss][errors]") {
+TEST_CASE("cross_entropy and nll_loss reject bad targets naming the value and class count",
+          "[loss][errors]") {
   const Tensor logits = tensor64({1, 2, 3, 4, 5, 6}, {2, 3});
   const Tensor too_big = from_vector(std::vector<int64_t>{0, 3}, {2});
   const Tensor negative = from_vector(std::vector<int64_t>{-1, 0}, {2});
   require_error([&] { cross_entropy(logits, too_big); }, {"cross_entropy", "class index 3", "3 classes"});
   require_error([&] { nll_loss(logits, negative); }, {"nll_loss", "class index -1", "3 classes"});
   require_error([&] { cross_entropy(logits, tensor64({0, 1}, {2})); }, {"cross_entropy", "int64", "float64"});
-  require_error([&] { cross_entropy(logits, from_vector(std::vector<int64_t>{0, 1, 2}, {3})); },
-                {"cross_entropy", "[3]", "[2, 3]"});
-  require_error([&] { cross_entropy(tensor64({1, 2, 3}, {3}), too_big); }, {"cross_entropy", "[N, C]", "[3]"});
+  require_error(
+      [&] {
+        cross_entropy(logits, from_vector(std::vector<int64_t>{0, 1, 2}, {3}));
+      },
+      {"cross_entropy", "[3]", "[2, 3]"});
+  require_error(
+      [&] {
+        cross_entropy(tensor64({1, 2, 3}, {3}), too_big);
+      },
+      {"cross_entropy", "[N, C]", "[3]"});
 }
 
 TEST_CASE("gaussian_log_likelihood matches the normal density", "[loss]") {
@@ -176,16 +190,19 @@ TEST_CASE("gaussian_log_likelihood matches the normal density", "[loss]") {
   const Tensor mean = tensor64({0.0, 1.0, 0.5}, {3});
   const Tensor log_var = tensor64({0.0, std::log(4.0), -1.0}, {3});
   require_values(gaussian_log_likelihood(x, mean, log_var),
-                 {-0.5 * (kLog2Pi + 1.0), -0.5 * (kLog2Pi + std::log(4.0) + 0.25), -0.5 * (kLog2Pi - 1.0)}, 1e-12);
+                 {-0.5 * (kLog2Pi + 1.0), -0.5 * (kLog2Pi + std::log(4.0) + 0.25), -0.5 * (kLog2Pi - 1.0)},
+                 1e-12);
 }
 
 TEST_CASE("gaussian_log_likelihood passes gradcheck with a broadcast log-variance", "[loss]") {
   Tensor x = leaf64({2, 3}, 7);
   Tensor mean = leaf64({2, 3}, 8);
   Tensor log_var = leaf64({3}, 9, 0.5);
-  require_gradcheck([](const std::vector<Tensor>& in) { return gaussian_log_likelihood(in[0], in[1], in[2]); },
-                    {x, mean, log_var});
-  require_error([&] { gaussian_log_likelihood(x, mean, leaf64({2}, 1)); }, {"gaussian_log_likelihood", "[2, 3]", "[2]"});
+  require_gradcheck(
+      [](const std::vector<Tensor>& in) { return gaussian_log_likelihood(in[0], in[1], in[2]); },
+      {x, mean, log_var});
+  require_error([&] { gaussian_log_likelihood(x, mean, leaf64({2}, 1)); },
+                {"gaussian_log_likelihood", "[2, 3]", "[2]"});
 }
 
 TEST_CASE("bernoulli_log_likelihood is minus bce and stable at extreme logits", "[loss]") {
@@ -198,7 +215,11 @@ TEST_CASE("bernoulli_log_likelihood is minus bce and stable at extreme logits", 
   Tensor ll_logits = leaf64({3, 2}, 11, 2.0);
   require_gradcheck([](const std::vector<Tensor>& in) { return bernoulli_log_likelihood(in[0], in[1]); },
                     {lx, ll_logits});
-  require_error([&] { bernoulli_log_likelihood(x, tensor64({0, 0}, {2})); }, {"bernoulli_log_likelihood", "[5]", "[2]"});
+  require_error(
+      [&] {
+        bernoulli_log_likelihood(x, tensor64({0, 0}, {2}));
+      },
+      {"bernoulli_log_likelihood", "[5]", "[2]"});
 }
 
 TEST_CASE("kl_standard_normal matches the closed form and is accurate near zero", "[loss]") {
@@ -216,7 +237,8 @@ TEST_CASE("kl_standard_normal matches the closed form and is accurate near zero"
 TEST_CASE("kl_standard_normal passes gradcheck, also broadcast", "[loss]") {
   Tensor mu = leaf64({3, 4}, 12);
   Tensor logvar = leaf64({3, 4}, 13, 0.5);
-  require_gradcheck([](const std::vector<Tensor>& in) { return kl_standard_normal(in[0], in[1]); }, {mu, logvar});
+  require_gradcheck([](const std::vector<Tensor>& in) { return kl_standard_normal(in[0], in[1]); },
+                    {mu, logvar});
   Tensor shared_logvar = leaf64({4}, 14, 0.5);
   require_gradcheck([](const std::vector<Tensor>& in) { return kl_standard_normal(in[0], in[1]); },
                     {mu, shared_logvar});
@@ -236,11 +258,15 @@ TEST_CASE("kl_diag_gaussians matches the closed form and agrees with kl_standard
   require_values(kl_diag_gaussians(mu_q, lv_q, mu_p, lv_p), {k1, k2}, 1e-12);
   require_values(kl_diag_gaussians(mu_q, lv_q, mu_q, lv_q), {0.0, 0.0}, 1e-15);
   const Tensor zero = zeros({2}, {DType::Float64});
-  require_values(kl_diag_gaussians(mu_q, lv_q, zero, zero), kl_standard_normal(mu_q, lv_q).to_vector<double>(), 1e-12);
+  require_values(kl_diag_gaussians(mu_q, lv_q, zero, zero),
+                 kl_standard_normal(mu_q, lv_q).to_vector<double>(), 1e-12);
 }
 
 TEST_CASE("kl_diag_gaussians passes gradcheck in all four arguments", "[loss]") {
-  std::vector<Tensor> in = {leaf64({2, 3}, 15), leaf64({2, 3}, 16, 0.5), leaf64({2, 3}, 17), leaf64({3}, 18, 0.5)};
-  require_gradcheck([](const std::vector<Tensor>& a) { return kl_diag_gaussians(a[0], a[1], a[2], a[3]); }, in);
-  require_error([&] { kl_diag_gaussians(in[0], in[1], in[2], leaf64({2}, 1)); }, {"kl_diag_gaussians", "[2]"});
+  std::vector<Tensor> in = {leaf64({2, 3}, 15), leaf64({2, 3}, 16, 0.5), leaf64({2, 3}, 17),
+                            leaf64({3}, 18, 0.5)};
+  require_gradcheck([](const std::vector<Tensor>& a) { return kl_diag_gaussians(a[0], a[1], a[2], a[3]); },
+                    in);
+  require_error([&] { kl_diag_gaussians(in[0], in[1], in[2], leaf64({2}, 1)); },
+                {"kl_diag_gaussians", "[2]"});
 }

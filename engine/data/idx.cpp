@@ -21,13 +21,20 @@ constexpr size_t kChunkBytes = size_t{1} << 20;
 
 const char* idx_type_name(int code) {
   switch (code) {
-    case 0x08: return "unsigned byte";
-    case 0x09: return "signed byte";
-    case 0x0B: return "int16";
-    case 0x0C: return "int32";
-    case 0x0D: return "float32";
-    case 0x0E: return "float64";
-    default: return "unknown";
+    case 0x08:
+      return "unsigned byte";
+    case 0x09:
+      return "signed byte";
+    case 0x0B:
+      return "int16";
+    case 0x0C:
+      return "int32";
+    case 0x0D:
+      return "float32";
+    case 0x0E:
+      return "float64";
+    default:
+      return "unknown";
   }
 }
 
@@ -62,7 +69,8 @@ class ZFile {
       if (got < 0) {
         int code = 0;
         const char* msg = gzerror(file_, &code);
-        throw Error(detail::concat("read_idx: '", path_, "' cannot be decompressed: ", msg ? msg : "zlib error"));
+        throw Error(
+            detail::concat("read_idx: '", path_, "' cannot be decompressed: ", msg ? msg : "zlib error"));
       }
       if (got == 0) break;
       total += static_cast<size_t>(got);
@@ -87,11 +95,13 @@ IdxData read_idx_bytes(const std::string& path, int expected_dims, const char* w
   const size_t got_magic = file.read(magic, 4);
   STRATA_CHECK(got_magic == 4, "read_idx: '", path, "' is too short to be an IDX file (", got_magic,
                " bytes; the header alone has at least 8)");
-  STRATA_CHECK(magic[0] == 0 && magic[1] == 0, "read_idx: '", path, "' is not an IDX file: its magic number starts ",
-               hex_byte(magic[0]), " ", hex_byte(magic[1]), " instead of 0x00 0x00");
+  STRATA_CHECK(magic[0] == 0 && magic[1] == 0, "read_idx: '", path,
+               "' is not an IDX file: its magic number starts ", hex_byte(magic[0]), " ", hex_byte(magic[1]),
+               " instead of 0x00 0x00");
   const int type = magic[2], ndims = magic[3];
   STRATA_CHECK(type == kUnsignedByte, "read_idx: '", path, "' holds elements of type ", hex_byte(type), " (",
-               idx_type_name(type), "); only 0x08 (unsigned byte), the type of the MNIST-style datasets, is supported");
+               idx_type_name(type),
+               "); only 0x08 (unsigned byte), the type of the MNIST-style datasets, is supported");
   STRATA_CHECK(ndims == expected_dims, "read_idx: '", path, "' has ", ndims, " dims but ", what, " need ",
                expected_dims);
 
@@ -117,8 +127,9 @@ IdxData read_idx_bytes(const std::string& path, int expected_dims, const char* w
     std::vector<uint8_t> chunk(want);
     const size_t got = file.read(chunk.data(), want);
     remaining -= static_cast<int64_t>(got);
-    STRATA_CHECK(got == want, "read_idx: '", path, "' is truncated: its header declares sizes ", shape_str(data.dims),
-                 " = ", total, " bytes of data, but the file holds only ", total - remaining);
+    STRATA_CHECK(got == want, "read_idx: '", path, "' is truncated: its header declares sizes ",
+                 shape_str(data.dims), " = ", total, " bytes of data, but the file holds only ",
+                 total - remaining);
     data.chunks.push_back(std::move(chunk));
   }
   uint8_t extra;

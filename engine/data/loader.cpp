@@ -27,7 +27,8 @@ void DataLoader::start_epoch() {
 }
 
 Batch DataLoader::batch(int64_t i) const {
-  STRATA_CHECK(order_.defined(), "DataLoader: no epoch has started; call start_epoch() or iterate the loader");
+  STRATA_CHECK(order_.defined(),
+               "DataLoader: no epoch has started; call start_epoch() or iterate the loader");
   STRATA_CHECK(i >= 0 && i < num_batches(), "DataLoader: batch ", i, " is out of range for ", num_batches(),
                " batches per epoch");
   const int64_t start = i * options_.batch_size;
