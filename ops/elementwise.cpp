@@ -28,13 +28,21 @@ Tensor binary_forward(const char* name, BinaryOp op, const Tensor& a, const Tens
   return out;
 }
 
+// Arithmetic: the result has the operands' dtype, which must be a number type.
 Tensor binary_forward(const char* name, BinaryOp op, const Tensor& a, const Tensor& b) {
+  detail::check_defined(name, a, "first operand");
+  detail::check_defined(name, b, "second operand");
+  STRATA_CHECK(a.dtype() != DType::Bool && b.dtype() != DType::Bool, name, ": arithmetic on bool tensors (shapes ",
+               shape_str(a.shape()), " and ", shape_str(b.shape()), ") is not supported; convert with to_dtype()");
   return binary_forward(name, op, a, b, a.dtype());
 }
 
 Tensor unary_forward(const char* name, UnaryOp op, const Tensor& x, double p0 = 0.0, double p1 = 0.0,
                      DType out_dtype = DType::Float32, bool keep_dtype = true) {
   detail::check_defined(name, x, "input");
+  STRATA_CHECK(op == UnaryOp::LogicalNot || !keep_dtype || x.dtype() != DType::Bool, name,
+               ": arithmetic on a bool tensor (shape ", shape_str(x.shape()),
+               ") is not supported; convert with to_dtype()");
   Tensor out = Tensor::empty(x.shape(), keep_dtype ? x.dtype() : out_dtype, x.device());
   backend_of(x).unary(op, x.view(), out.view(), p0, p1);
   return out;
@@ -111,6 +119,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
+  detail::check_defined("pow", a, "base");
+  detail::check_floating("pow", a);
   Tensor out = binary_forward("pow", BinaryOp::Pow, a, b);
   if (needs_grad(a, b)) {
     record("pow", out, {&a, &b},

@@ -17,6 +17,7 @@ namespace {
 
 // Bit mask of the (normalised, distinct) dims to reduce; all dims when `dims` is empty.
 uint32_t dim_mask(const char* op, const Tensor& x, const std::vector<int64_t>& dims) {
+  detail::check_defined(op, x, "input");
   STRATA_CHECK(x.dim() <= kMaxDims, op, ": tensor of rank ", x.dim(), " exceeds the supported ", kMaxDims);
   if (dims.empty()) return x.dim() == 0 ? 0u : (1u << x.dim()) - 1;
   uint32_t mask = 0;
@@ -193,7 +194,18 @@ Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims, bool ke
   const uint32_t mask = dim_mask("norm", x, dims);
   if (std::isinf(p)) {
     Tensor a = abs(x);
-    return dims.empty() && !keepdim ? max(a) : reduce_forward("norm", ReduceOp::Max, a, mask, keepdim);
+    if (dims.empty() && !keepdim) return max(a);
+    Tensor out = reduce_forward("norm", ReduceOp::Max, a, mask, keepdim);
+    if (needs_grad(a)) {
+      record("norm", out, {&a}, [sa = SavedTensor(a), so = SavedTensor(out), mask](const Tensor& g) -> std::vector<Tensor> {
+        // As max(): ties within a reduced slice share its gradient equally.
+        const Tensor& A = sa.get();
+        Tensor hit = to_dtype(eq(A, expand_back(so.get(), A.shape(), mask)), g.dtype());
+        Tensor share = div(reshape(g, keepdim_shape(A.shape(), mask)), sum_impl(hit, mask, true));
+        return {mul(hit, expand(share, A.shape()))};
+      });
+    }
+    return out;
   }
   if (p == 2.0) {
     Tensor out;

@@ -90,16 +90,27 @@ T stable_softplus(T x) {  // log(1 + exp(x)) without overflow
 
 template <class T>
 void unary_typed(UnaryOp op, const View& in, const View& out, double p0d, double p1d) {
-  const T p0 = static_cast<T>(p0d), p1 = static_cast<T>(p1d);
+  // Casting an infinite or huge parameter (a one-sided clamp's bound) to an integer type is
+  // undefined behaviour; integer kernels that can see one keep it in double instead.
+  auto param = [](double v) {
+    if constexpr (std::is_integral_v<T>) {
+      if (!(v >= -9.2e18 && v <= 9.2e18)) return T(0);
+    }
+    return static_cast<T>(v);
+  };
+  const T p0 = param(p0d), p1 = param(p1d);
   constexpr bool kFloat = std::is_floating_point_v<T>;
-  // Comparisons with a scalar produce bool and work for every numeric type.
+  // Comparisons with a scalar produce bool and work for every numeric type. They compare in the
+  // scalar's precision (C = double for integers) so that int64 < 0.5 is true for 0.
+  using C = std::conditional_t<kFloat, T, double>;
+  const C c0 = static_cast<C>(p0d);
   switch (op) {
-    case UnaryOp::GtScalar: return map1<bool, T>(in, out, [=](T x) { return x > p0; });
-    case UnaryOp::LtScalar: return map1<bool, T>(in, out, [=](T x) { return x < p0; });
-    case UnaryOp::GeScalar: return map1<bool, T>(in, out, [=](T x) { return x >= p0; });
-    case UnaryOp::LeScalar: return map1<bool, T>(in, out, [=](T x) { return x <= p0; });
-    case UnaryOp::EqScalar: return map1<bool, T>(in, out, [=](T x) { return x == p0; });
-    case UnaryOp::NeScalar: return map1<bool, T>(in, out, [=](T x) { return x != p0; });
+    case UnaryOp::GtScalar: return map1<bool, T>(in, out, [=](T x) { return static_cast<C>(x) > c0; });
+    case UnaryOp::LtScalar: return map1<bool, T>(in, out, [=](T x) { return static_cast<C>(x) < c0; });
+    case UnaryOp::GeScalar: return map1<bool, T>(in, out, [=](T x) { return static_cast<C>(x) >= c0; });
+    case UnaryOp::LeScalar: return map1<bool, T>(in, out, [=](T x) { return static_cast<C>(x) <= c0; });
+    case UnaryOp::EqScalar: return map1<bool, T>(in, out, [=](T x) { return static_cast<C>(x) == c0; });
+    case UnaryOp::NeScalar: return map1<bool, T>(in, out, [=](T x) { return static_cast<C>(x) != c0; });
     case UnaryOp::Neg: return map1<T, T>(in, out, [](T x) { return -x; });
     case UnaryOp::Abs: return map1<T, T>(in, out, [](T x) { return x < 0 ? -x : x; });
     case UnaryOp::Sign: return map1<T, T>(in, out, [](T x) { return static_cast<T>((x > 0) - (x < 0)); });

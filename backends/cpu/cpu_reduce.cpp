@@ -23,6 +23,9 @@ void for_each_offset(int ndim, const int64_t* shape, const int64_t* strides, int
     fn(base);
     return;
   }
+  // An empty dim means no elements at all (the odometer below would still visit one row).
+  for (int d = 0; d < ndim; ++d)
+    if (shape[d] == 0) return;
   int64_t idx[kMaxDims] = {};
   const int64_t inner_n = shape[ndim - 1], inner_s = strides[ndim - 1];
   while (true) {
