@@ -167,6 +167,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     const int64_t size = src >= 0 ? x.shape()[src] : 1;
     const int64_t want = shape[d] == -1 ? size : shape[d];
     STRATA_CHECK(shape[d] != -1 || src >= 0, "expand: -1 is not allowed for the new leading dim ", d);
+    STRATA_CHECK(want >= 0, "expand: invalid size ", shape[d], " in ", shape_str(shape));
     STRATA_CHECK(size == want || size == 1, "expand: shape ", shape_str(x.shape()), " cannot be expanded to ",
                  shape_str(shape), " (dim ", d, ": ", size, " vs ", want, ")");
     out_shape[d] = want;
@@ -229,6 +230,7 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   STRATA_CHECK(!xs.empty(), "cat: expects at least one tensor");
   const Tensor& first = xs[0];
   detail::check_defined("cat", first, "tensor 0");
+  STRATA_CHECK(first.dim() > 0, "cat: zero-dim tensors cannot be concatenated; use stack()");
   const int d = normalize_dim(dim, first.dim(), "cat");
   Shape shape = first.shape();
   int64_t total = 0;
@@ -308,6 +310,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   STRATA_CHECK(index.dtype() == DType::Int64 && index.dim() <= 1, "index_select: index must be a 1-D int64 tensor, got ",
                dtype_name(index.dtype()), " with shape ", shape_str(index.shape()));
   common_device("index_select", {&x, &index});
+  STRATA_CHECK(x.dim() > 0, "index_select: the input must have at least one dim, got a zero-dim tensor");
   const int d = normalize_dim(dim, x.dim(), "index_select");
   const Tensor xc = contiguous(x), ic = contiguous(index);
   int64_t outer = 1, inner = 1;
@@ -372,6 +375,9 @@ Tensor one_hot(const Tensor& index, int64_t num_classes, DType dtype) {
   Tensor out = zeros(shape, {dtype, index.device()});
   Tensor ones_src = ones(index.shape(), {dtype, index.device()});
   const Tensor ic = contiguous(index);
+  for (int64_t c : ic.to_vector<int64_t>())
+    STRATA_CHECK(c >= 0 && c < num_classes, "one_hot: class index ", c, " is out of range for ", num_classes,
+                 " classes");
   backend_of(index).scatter_add(ones_src.view(), index.numel(), num_classes, 1, ic.data_ptr<int64_t>(), 1, out.view());
   return out;
 }
