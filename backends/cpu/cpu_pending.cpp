@@ -30,15 +30,5 @@ void CpuBackend::upsample_nearest2d_forward(DType, int64_t, int64_t, int64_t, in
 void CpuBackend::upsample_nearest2d_backward(DType, int64_t, int64_t, int64_t, int64_t, int64_t, const void*, void*) {
   STRATA_PENDING("upsample_nearest2d");
 }
-void CpuBackend::adam_update(DType, int64_t, void*, const void*, void*, void*, void*, const AdamStep&) {
-  STRATA_PENDING("adam");
-}
-void CpuBackend::sgd_update(DType, int64_t, void*, const void*, void*, double, double, double, double, bool, bool) {
-  STRATA_PENDING("sgd");
-}
-void CpuBackend::rmsprop_update(DType, int64_t, void*, const void*, void*, void*, double, double, double, double,
-                                double) {
-  STRATA_PENDING("rmsprop");
-}
 
 }  // namespace strata
