@@ -60,7 +60,7 @@ Tensor bmm_impl(const char* op, const Tensor& a, const Tensor& b) {
   const int64_t ba = a.shape()[0], bb = b.shape()[0];
   STRATA_CHECK(a.shape()[2] == b.shape()[1] && (ba == bb || ba == 1 || bb == 1), op, ": shapes ",
                shape_str(a.shape()), " and ", shape_str(b.shape()), " do not match");
-  const int64_t batch = std::max(ba, bb);
+  const int64_t batch = ba == 1 ? bb : ba;  // not max(): a batch of 0 against 1 is empty
   Tensor out = Tensor::empty({batch, a.shape()[1], b.shape()[2]}, a.dtype(), a.device());
   gemm_into(a, b, out, 1.0, 0.0);
   if (needs_grad(a, b)) {
@@ -135,7 +135,8 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, 
   STRATA_CHECK(a.dim() == 2 && b.dim() == 2 && a.shape()[1] == b.shape()[0], "addmm: shapes ", shape_str(a.shape()),
                " and ", shape_str(b.shape()), " do not match");
   const Shape shape{a.shape()[0], b.shape()[1]};
-  broadcast_shapes(bias.shape(), shape, "addmm");
+  STRATA_CHECK(broadcast_shapes(bias.shape(), shape, "addmm") == shape, "addmm: bias of shape ",
+               shape_str(bias.shape()), " does not broadcast to the product's shape ", shape_str(shape));
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   backend_of(a).copy(detail::broadcast_view(bias, shape), out.view());
   const Tensor a3 = Tensor::make_view(a, {1, shape[0], a.shape()[1]}, {0, a.strides()[0], a.strides()[1]}, a.offset());

@@ -1,0 +1,224 @@
+// Matrix products against naive loops: 1-D/2-D/batched/broadcast matmul, transposed operands,
+// addmm, linear, dot, outer, bmm; gradients and bad input.
+#include "test_helpers.h"
+
+using namespace strata;
+using namespace strata::test;
+
+namespace {
+
+// C[b] = A[b] @ B[b] for contiguous [batch, n, k] and [batch, k, m] value arrays (batch 1 broadcasts).
+std::vector<double> naive_bmm(const std::vector<double>& a, const std::vector<double>& b, int64_t ba, int64_t bb,
+                              int64_t n, int64_t k, int64_t m) {
+  const int64_t batch = std::max(ba, bb);
+  std::vector<double> c(static_cast<size_t>(batch * n * m), 0.0);
+  for (int64_t p = 0; p < batch; ++p) {
+    const double* A = a.data() + (ba == 1 ? 0 : p) * n * k;
+    const double* B = b.data() + (bb == 1 ? 0 : p) * k * m;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < m; ++j) {
+        double s = 0;
+        for (int64_t q = 0; q < k; ++q) s += A[i * k + q] * B[q * m + j];
+        c[p * n * m + i * m + j] = s;
+      }
+  }
+  return c;
+}
+
+Tensor rnd(const Shape& shape, uint64_t seed) {
+  Generator gen(seed);
+  return randn(shape, {DType::Float64}, &gen);
+}
+
+}  // namespace
+
+TEST_CASE("matmul of 2-D matrices against a hand-computed product", "[linalg]") {
+  Tensor a = tensor64({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor b = tensor64({7, 8, 9, 10, 11, 12}, {3, 2});
+  require_values(matmul(a, b), {58, 64, 139, 154});
+  require_values(matmul(b, a), {39, 54, 69, 49, 68, 87, 59, 82, 105});
+  // float32 gives the same.
+  require_values(matmul(to_dtype(a, DType::Float32), to_dtype(b, DType::Float32)), {58, 64, 139, 154});
+}
+
+TEST_CASE("matmul with 1-D operands", "[linalg]") {
+  Tensor v = tensor64({1, 2, 3}, {3});
+  Tensor m = tensor64({1, 2, 3, 4, 5, 6}, {3, 2});
+  Tensor vm = matmul(v, m);
+  REQUIRE(vm.shape() == Shape{2});
+  require_values(vm, {22, 28});
+  Tensor mv = matmul(transpose(m, 0, 1), v);
+  REQUIRE(mv.shape() == Shape{2});
+  require_values(mv, {22, 28});
+  Tensor vv = matmul(v, v);
+  REQUIRE(vv.dim() == 0);
+  REQUIRE(vv.item<double>() == 14);
+  // 1-D with a batch: [3] @ [2, 3, 2] -> [2, 2]; [2, 2, 3] @ [3] -> [2, 2]
+  Tensor bm = rnd({2, 3, 2}, 1);
+  Tensor r = matmul(v, bm);
+  REQUIRE(r.shape() == Shape{2, 2});
+  const std::vector<double> bv = bm.to_vector<double>();
+  require_values(r, naive_bmm({1, 2, 3}, bv, 1, 2, 1, 3, 2), 1e-12);
+  Tensor l = matmul(rnd({2, 2, 3}, 2), v);
+  REQUIRE(l.shape() == Shape{2, 2});
+  require_values(l, naive_bmm(rnd({2, 2, 3}, 2).to_vector<double>(), {1, 2, 3}, 2, 1, 2, 3, 1), 1e-12);
+}
+
+TEST_CASE("batched matmul with broadcast batch dims", "[linalg]") {
+  // [2, 1, 3, 4] @ [5, 4, 2] -> [2, 5, 3, 2]
+  Tensor a = rnd({2, 1, 3, 4}, 3), b = rnd({5, 4, 2}, 4);
+  Tensor c = matmul(a, b);
+  REQUIRE(c.shape() == Shape{2, 5, 3, 2});
+  const std::vector<double> av = a.to_vector<double>(), bv = b.to_vector<double>(), cv = c.to_vector<double>();
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 5; ++j)
+      for (int r = 0; r < 3; ++r)
+        for (int s = 0; s < 2; ++s) {
+          double e = 0;
+          for (int q = 0; q < 4; ++q) e += av[i * 12 + r * 4 + q] * bv[j * 8 + q * 2 + s];
+          REQUIRE(cv[((i * 5 + j) * 3 + r) * 2 + s] == Approx(e).margin(1e-12));
+        }
+  // [4, 3, 2] @ [2, 5] (one big product) and [3, 2] @ [4, 2, 5]
+  Tensor x = rnd({4, 3, 2}, 5), w = rnd({2, 5}, 6);
+  require_values(matmul(x, w), naive_bmm(x.to_vector<double>(), w.to_vector<double>(), 4, 1, 3, 2, 5), 1e-12);
+  Tensor y = rnd({4, 2, 5}, 7), z = rnd({3, 2}, 8);
+  require_values(matmul(z, y), naive_bmm(z.to_vector<double>(), y.to_vector<double>(), 1, 4, 3, 2, 5), 1e-12);
+  // Batch 1 against an empty batch is empty.
+  REQUIRE(matmul(rnd({1, 3, 2}, 9), zeros({0, 2, 4}, {DType::Float64})).shape() == Shape{0, 3, 4});
+}
+
+TEST_CASE("matmul reads transposed, sliced and expanded operands", "[linalg]") {
+  Tensor a = rnd({4, 3}, 11), b = rnd({5, 4}, 12);
+  const std::vector<double> at = contiguous(transpose(a, 0, 1)).to_vector<double>();  // [3, 4]
+  const std::vector<double> bt = contiguous(transpose(b, 0, 1)).to_vector<double>();  // [4, 5]
+  // Both operands transposed (BLAS flags), results checked against loops on copies.
+  require_values(matmul(transpose(a, 0, 1), transpose(b, 0, 1)), naive_bmm(at, bt, 1, 1, 3, 4, 5), 1e-12);
+  // A column slice with step (neither layout BLAS takes: copied).
+  Tensor big = rnd({4, 10}, 13);
+  Tensor sl = slice(big, 1, 0, 10, 2);  // [4, 5]
+  require_values(matmul(transpose(a, 0, 1), sl), naive_bmm(at, contiguous(sl).to_vector<double>(), 1, 1, 3, 4, 5), 1e-12);
+  // A row slice keeps unit column stride but a larger leading dimension.
+  Tensor rows = slice(rnd({8, 5}, 14), 0, 0, 8, 2);  // [4, 5], row stride 10
+  require_values(matmul(transpose(a, 0, 1), rows), naive_bmm(at, contiguous(rows).to_vector<double>(), 1, 1, 3, 4, 5),
+                 1e-12);
+  // An expanded (stride-0) operand.
+  Tensor e = expand(tensor64({1, 2, 3, 4, 5}, {1, 5}), {4, 5});
+  require_values(matmul(transpose(a, 0, 1), e), naive_bmm(at, contiguous(e).to_vector<double>(), 1, 1, 3, 4, 5), 1e-12);
+  // Batched transposed operands: permute a [2, 3, 4] to [2, 4, 3].
+  Tensor p = rnd({2, 3, 4}, 15), q = rnd({2, 3, 2}, 16);
+  Tensor pt = transpose(p, 1, 2);
+  require_values(matmul(pt, q), naive_bmm(contiguous(pt).to_vector<double>(), q.to_vector<double>(), 2, 2, 4, 3, 2),
+                 1e-12);
+}
+
+TEST_CASE("matmul edge shapes: size-1 and empty dims", "[linalg]") {
+  require_values(matmul(tensor64({2}, {1, 1}), tensor64({3}, {1, 1})), {6});
+  Tensor k0 = matmul(zeros({2, 0}, {DType::Float64}), zeros({0, 3}, {DType::Float64}));
+  REQUIRE(k0.shape() == Shape{2, 3});
+  require_values(k0, {0, 0, 0, 0, 0, 0});  // an empty sum is 0
+  REQUIRE(matmul(zeros({0, 4}), zeros({4, 3})).shape() == Shape{0, 3});
+  REQUIRE(dot(zeros({0}, {DType::Float64}), zeros({0}, {DType::Float64})).item<double>() == 0);
+}
+
+TEST_CASE("bmm, dot, outer", "[linalg]") {
+  Tensor a = rnd({3, 2, 4}, 21), b = rnd({3, 4, 5}, 22);
+  Tensor c = bmm(a, b);
+  REQUIRE(c.shape() == Shape{3, 2, 5});
+  require_values(c, naive_bmm(a.to_vector<double>(), b.to_vector<double>(), 3, 3, 2, 4, 5), 1e-12);
+  REQUIRE(dot(tensor64({1, 2, 3}, {3}), tensor64({4, -5, 6}, {3})).item<double>() == 12);
+  Tensor o = outer(tensor64({1, 2}, {2}), tensor64({3, 4, 5}, {3}));
+  REQUIRE(o.shape() == Shape{2, 3});
+  require_values(o, {3, 4, 5, 6, 8, 10});
+  // Strided vectors.
+  Tensor s = slice(tensor64({1, 0, 2, 0, 3, 0}, {6}), 0, 0, 6, 2);
+  REQUIRE(dot(s, s).item<double>() == 14);
+  require_values(outer(s, tensor64({1, -1}, {2})), {1, -1, 2, -2, 3, -3});
+}
+
+TEST_CASE("addmm with alpha and beta, broadcast bias", "[linalg]") {
+  Tensor bias = tensor64({1, 2}, {2});
+  Tensor a = tensor64({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor b = tensor64({7, 8, 9, 10, 11, 12}, {3, 2});
+  require_values(addmm(bias, a, b), {59, 66, 140, 156});
+  require_values(addmm(bias, a, b, 0.5, 2.0), {116.5, 129, 278.5, 309});
+  require_values(addmm(tensor64({10, 20, 30, 40}, {2, 2}), a, b, -1.0, 0.0), {-10, -20, -30, -40});
+  require_values(addmm(tensor64({1, -1}, {2, 1}), transpose(b, 0, 1), transpose(a, 0, 1)),
+                 {59, 140, 63, 153});
+  require_values(addmm(scalar_tensor(1.0, {DType::Float64}), a, b), {59, 65, 140, 155});
+}
+
+TEST_CASE("linear with and without bias, 1-D, 2-D and 3-D input", "[linalg]") {
+  Tensor w = tensor64({1, 0, -1, 2, 1, 0}, {2, 3});  // [out=2, in=3]
+  Tensor bias = tensor64({0.5, -0.5}, {2});
+  Tensor x = tensor64({1, 2, 3, 4, 5, 6}, {2, 3});
+  require_values(linear(x, w), {-2, 4, -2, 13});
+  require_values(linear(x, w, bias), {-1.5, 3.5, -1.5, 12.5});
+  Tensor v = linear(tensor64({1, 2, 3}, {3}), w, bias);
+  REQUIRE(v.shape() == Shape{2});
+  require_values(v, {-1.5, 3.5});
+  Tensor x3 = reshape(cat({x, x}, 0), {2, 2, 3});
+  Tensor y3 = linear(x3, w, bias);
+  REQUIRE(y3.shape() == Shape{2, 2, 2});
+  require_values(y3, {-1.5, 3.5, -1.5, 12.5, -1.5, 3.5, -1.5, 12.5});
+  require_values(linear(transpose(tensor64({1, 4, 2, 5, 3, 6}, {3, 2}), 0, 1), w), {-2, 4, -2, 13});
+}
+
+// --- gradients ---
+
+TEST_CASE("gradients of matmul in every rank combination", "[linalg][grad]") {
+  const std::vector<std::pair<Shape, Shape>> shapes = {
+      {{3}, {3}},       {{3}, {3, 2}},          {{2, 3}, {3}},      {{2, 3}, {3, 4}},
+      {{2, 2, 3}, {3, 4}}, {{3}, {2, 3, 4}},    {{2, 1, 2, 3}, {3, 3, 2}}, {{1, 2, 3}, {2, 3, 2}},
+  };
+  uint64_t seed = 100;
+  for (const auto& [sa, sb] : shapes) {
+    INFO(shape_str(sa) << " @ " << shape_str(sb));
+    require_gradcheck([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); },
+                      {leaf64(sa, seed), leaf64(sb, seed + 1)});
+    seed += 2;
+  }
+  // Transposed and sliced operands inside the checked function.
+  require_gradcheck([](const std::vector<Tensor>& in) { return matmul(transpose(in[0], 0, 1), slice(in[1], 1, 0, 6, 2)); },
+                    {leaf64({3, 2}, 120), leaf64({3, 6}, 121)});
+  require_gradcheck([](const std::vector<Tensor>& in) { return matmul(transpose(in[0], 1, 2), in[1]); },
+                    {leaf64({2, 3, 2}, 122), leaf64({3, 4}, 123)});
+}
+
+TEST_CASE("gradients of bmm, addmm, linear, dot, outer", "[linalg][grad]") {
+  require_gradcheck([](const std::vector<Tensor>& in) { return bmm(in[0], transpose(in[1], 1, 2)); },
+                    {leaf64({2, 3, 4}, 131), leaf64({2, 2, 4}, 132)});
+  require_gradcheck([](const std::vector<Tensor>& in) { return addmm(in[0], in[1], in[2], 0.5, -2.0); },
+                    {leaf64({4}, 133), leaf64({3, 2}, 134), leaf64({2, 4}, 135)});
+  require_gradcheck([](const std::vector<Tensor>& in) { return addmm(in[0], transpose(in[1], 0, 1), in[2]); },
+                    {leaf64({3, 1}, 136), leaf64({2, 3}, 137), leaf64({2, 4}, 138)});
+  require_gradcheck([](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); },
+                    {leaf64({2, 2, 3}, 139), leaf64({4, 3}, 140), leaf64({4}, 141)});
+  require_gradcheck([](const std::vector<Tensor>& in) { return linear(in[0], in[1]); },
+                    {leaf64({5, 3}, 142), leaf64({4, 3}, 143)});
+  require_gradcheck([](const std::vector<Tensor>& in) { return dot(in[0], in[1]); }, {leaf64({5}, 144), leaf64({5}, 145)});
+  require_gradcheck([](const std::vector<Tensor>& in) { return outer(in[0], slice(in[1], 0, 0, 6, 2)); },
+                    {leaf64({2}, 146), leaf64({6}, 147)});
+}
+
+// --- bad input ---
+
+TEST_CASE("matrix products reject mismatched shapes and dtypes", "[linalg][errors]") {
+  require_error([] { matmul(ones({128, 784}), ones({512, 256})); }, {"matmul", "[128, 784]", "[512, 256]"});
+  require_error([] { matmul(ones({3}), ones({4})); }, {"dot", "[3]", "[4]"});
+  require_error([] { matmul(ones({2, 3}), ones({4})); }, {"matmul", "[2, 3]", "[4, 1]"});
+  require_error([] { matmul(ones({2, 2, 3}), ones({2, 4, 3})); }, {"matmul", "[2, 2, 3]", "[2, 4, 3]"});
+  require_error([] { matmul(ones({2, 2, 3}), ones({3, 3, 4})); }, {"matmul", "[2]", "[3]"});
+  require_error([] { matmul(ones({2, 3}), ones({3, 2}, {DType::Float64})); }, {"matmul", "float32", "float64"});
+  require_error([] { matmul(ones({2, 3}, {DType::Int64}), ones({3, 2}, {DType::Int64})); }, {"matmul", "int64", "[2, 3]"});
+  require_error([] { matmul(scalar_tensor(1.0), ones({2})); }, {"matmul", "at least one dim"});
+  require_error([] { bmm(ones({2, 2, 3}), ones({3, 3, 2})); }, {"bmm", "[2, 2, 3]", "[3, 3, 2]"});
+  require_error([] { bmm(ones({2, 3}), ones({3, 2})); }, {"bmm", "[2, 3]"});
+  require_error([] { addmm(ones({2}), ones({2, 3}), ones({2, 2})); }, {"addmm", "[2, 3]", "[2, 2]"});
+  require_error([] { addmm(ones({3}), ones({2, 3}), ones({3, 2})); }, {"addmm", "[3]", "[2, 2]"});
+  require_error([] { addmm(ones({2, 2, 2}), ones({2, 3}), ones({3, 2})); }, {"addmm", "[2, 2, 2]", "[2, 2]"});
+  require_error([] { addmm(ones({2}, {DType::Float64}), ones({2, 3}), ones({3, 2})); }, {"addmm", "float64", "float32"});
+  require_error([] { linear(ones({2, 5}), ones({4, 3})); }, {"linear", "[2, 5]", "[4, 3]"});
+  require_error([] { linear(ones({2, 3}), ones({4, 3}), ones({3})); }, {"linear", "bias", "[3]", "[4, 3]"});
+  require_error([] { dot(ones({2, 2}), ones({2, 2})); }, {"dot", "1-D", "[2, 2]"});
+  require_error([] { outer(ones({2, 1}), ones({2})); }, {"outer", "1-D", "[2, 1]"});
+}
