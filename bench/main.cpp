@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "W5") show(run_w5_small_ops(20000));
   if (only.empty() || only == "W4") show(run_w4_gemm());
   if (only == "threads") show(run_blas_threading());
-  (void)quick;  // W1 lands with the nn and optim modules
+  if (only.empty() || only == "W1") show(run_w1_mlp_vae(!quick));
   std::printf("\npeak resident memory: %.1f MiB\n", peak_rss_mib());
   return 0;
 }
