@@ -12,6 +12,7 @@ namespace strata::optim {
 
 class LRScheduler {
  public:
+  // The optimizer must outlive the scheduler.
   explicit LRScheduler(Optimizer& optimizer);
   virtual ~LRScheduler() = default;
 
