@@ -91,6 +91,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_impl("log_soft
 Tensor logsumexp(const Tensor& x, int64_t dim, bool keepdim) {
   detail::check_defined("logsumexp", x, "input");
   detail::check_floating("logsumexp", x);
+  normalize_dim(dim, x.dim(), "logsumexp");  // so that a bad dim is reported as ours, not max's
   // log sum exp(x) = m + log sum exp(x - m), with m the (detached) max: exact, and never overflows.
   Tensor m;
   {
