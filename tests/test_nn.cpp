@@ -15,9 +15,10 @@ namespace {
 class Net final : public Module {
  public:
   explicit Net(Generator* gen) : Module("Net") {
-    encoder = register_module("encoder", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
-                                             std::make_shared<Linear>(3, 4, true, gen), std::make_shared<ReLU>(),
-                                             std::make_shared<Linear>(4, 2, true, gen)}));
+    encoder =
+        register_module("encoder", std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{
+                                       std::make_shared<Linear>(3, 4, true, gen), std::make_shared<ReLU>(),
+                                       std::make_shared<Linear>(4, 2, true, gen)}));
     bn = register_module("bn", std::make_shared<BatchNorm1d>(2));
     scale = ones({2});
     register_parameter("scale", scale);
@@ -203,7 +204,8 @@ TEST_CASE("gradcheck through Linear and a Sequential MLP in float64", "[nn]") {
   Linear lin(4, 3, true, &gen);
   lin.to(DType::Float64);
   Tensor x = leaf64({5, 4}, 60);
-  require_gradcheck([&](const std::vector<Tensor>& in) { return lin.forward(in[0]); }, {x, lin.weight, lin.bias});
+  require_gradcheck([&](const std::vector<Tensor>& in) { return lin.forward(in[0]); },
+                    {x, lin.weight, lin.bias});
 
   Sequential mlp({std::make_shared<Linear>(3, 4, true, &gen), std::make_shared<Tanh>(),
                   std::make_shared<Linear>(4, 2, true, &gen), std::make_shared<Softplus>()});
@@ -223,7 +225,8 @@ TEST_CASE("BatchNorm1d normalises with batch statistics in training and running 
   Tensor x = tensor32({1, 2, 3, 6, 5, 4, 7, 0}, {4, 2});
   const double mean[2] = {4, 3}, w[2] = {2.0, 0.5}, b[2] = {1.0, -1.0}, eps = 1e-5;
   std::vector<double> expected;
-  for (int i = 0; i < 8; ++i) expected.push_back((xs[i] - mean[i % 2]) / std::sqrt(5.0 + eps) * w[i % 2] + b[i % 2]);
+  for (int i = 0; i < 8; ++i)
+    expected.push_back((xs[i] - mean[i % 2]) / std::sqrt(5.0 + eps) * w[i % 2] + b[i % 2]);
   require_values(bn.forward(x), expected, 1e-5);
 
   const double rv = 0.9 * 1.0 + 0.1 * 20.0 / 3.0;
@@ -234,7 +237,8 @@ TEST_CASE("BatchNorm1d normalises with batch statistics in training and running 
   bn.eval();
   const double rm[2] = {0.4, 0.3};
   expected.clear();
-  for (int i = 0; i < 8; ++i) expected.push_back((xs[i] - rm[i % 2]) / std::sqrt(rv + eps) * w[i % 2] + b[i % 2]);
+  for (int i = 0; i < 8; ++i)
+    expected.push_back((xs[i] - rm[i % 2]) / std::sqrt(rv + eps) * w[i % 2] + b[i % 2]);
   require_values(bn.forward(x), expected, 1e-5);
   REQUIRE(bn.num_batches_tracked.item<int64_t>() == 1);  // eval leaves the statistics alone
   require_values(bn.running_mean, {0.4, 0.3}, 1e-6);
@@ -264,15 +268,18 @@ TEST_CASE("BatchNorm2d normalises each channel over batch and space; gradcheck i
   for (int c = 0; c < 3; ++c) {
     std::vector<double> yc, xc;
     for (int n = 0; n < 2; ++n)
-      for (int k = 0; k < 4; ++k) yc.push_back(yv[(n * 3 + c) * 4 + k]), xc.push_back(xv[(n * 3 + c) * 4 + k]);
+      for (int k = 0; k < 4; ++k)
+        yc.push_back(yv[(n * 3 + c) * 4 + k]), xc.push_back(xv[(n * 3 + c) * 4 + k]);
     const double w = bn.weight.to_vector<double>()[c], b = bn.bias.to_vector<double>()[c];
     const double var_x = sample_std(xc) * sample_std(xc) * 7.0 / 8.0;
     REQUIRE(sample_mean(yc) == Approx(b).margin(1e-12));
     REQUIRE(sample_std(yc) * std::sqrt(7.0 / 8.0) == Approx(std::abs(w) * std::sqrt(var_x / (var_x + 1e-5))));
   }
-  require_gradcheck([&](const std::vector<Tensor>& in) { return bn.forward(in[0]); }, {x, bn.weight, bn.bias});
+  require_gradcheck([&](const std::vector<Tensor>& in) { return bn.forward(in[0]); },
+                    {x, bn.weight, bn.bias});
   bn.eval();
-  require_gradcheck([&](const std::vector<Tensor>& in) { return bn.forward(in[0]); }, {x, bn.weight, bn.bias});
+  require_gradcheck([&](const std::vector<Tensor>& in) { return bn.forward(in[0]); },
+                    {x, bn.weight, bn.bias});
 }
 
 TEST_CASE("BatchNorm rejects wrong shapes and single-value batches", "[nn][errors]") {
@@ -295,7 +302,8 @@ TEST_CASE("LayerNorm matches its closed form and passes gradcheck", "[nn]") {
   for (int r = 0; r < 2; ++r) {
     const double* row = &xs[r * 3];
     const double m = (row[0] + row[1] + row[2]) / 3;
-    const double v = ((row[0] - m) * (row[0] - m) + (row[1] - m) * (row[1] - m) + (row[2] - m) * (row[2] - m)) / 3;
+    const double v =
+        ((row[0] - m) * (row[0] - m) + (row[1] - m) * (row[1] - m) + (row[2] - m) * (row[2] - m)) / 3;
     const double w[3] = {1.0, 2.0, -1.0}, b[3] = {0.0, 1.0, 0.5};
     for (int j = 0; j < 3; ++j) expected.push_back((row[j] - m) / std::sqrt(v + 1e-5) * w[j] + b[j]);
   }
@@ -348,8 +356,10 @@ TEST_CASE("Dropout drops a fraction p, rescales survivors and is the identity in
   const std::vector<float> yv = y.to_vector<float>();
   int64_t zeros_count = 0;
   for (float v : yv) {
-    if (v == 0.0f) ++zeros_count;
-    else REQUIRE(v == Approx(1.0 / 0.7));
+    if (v == 0.0f)
+      ++zeros_count;
+    else
+      REQUIRE(v == Approx(1.0 / 0.7));
   }
   // Binomial(200000, 0.3) has std ~205: 5 sigma is about 0.005 in the fraction.
   REQUIRE(static_cast<double>(zeros_count) / 200000.0 == Approx(0.3).margin(0.005));
@@ -382,7 +392,11 @@ TEST_CASE("Embedding looks up rows and accumulates gradients of repeated indices
   require_values(y, {30, 31, 0, 1, 30, 31, 20, 21});
   sum(y).backward();
   require_values(emb.weight.grad(), {1, 1, 0, 0, 1, 1, 2, 2});
-  require_error([&] { emb.forward(from_vector(std::vector<int64_t>{1, 4}, {2})); }, {"Embedding", "index 4", "4"});
+  require_error(
+      [&] {
+        emb.forward(from_vector(std::vector<int64_t>{1, 4}, {2}));
+      },
+      {"Embedding", "index 4", "4"});
   require_error([&] { emb.forward(from_vector(std::vector<int64_t>{-1}, {1})); }, {"Embedding", "index -1"});
   require_error([&] { emb.forward(tensor32({1}, {1})); }, {"Embedding", "int64", "float32"});
   // N(0, 1) initialisation.
@@ -395,10 +409,10 @@ TEST_CASE("Embedding looks up rows and accumulates gradients of repeated indices
 TEST_CASE("activation modules, Flatten/Unflatten and Sequential compose the ops", "[nn]") {
   Tensor x = tensor64({-2.0, -0.5, 0.0, 0.5, 2.0, 3.0}, {1, 2, 3});
   const std::vector<std::pair<std::shared_ptr<Module>, Tensor>> cases = {
-      {std::make_shared<ReLU>(), relu(x)},          {std::make_shared<LeakyReLU>(0.2), leaky_relu(x, 0.2)},
-      {std::make_shared<ELU>(0.5), elu(x, 0.5)},    {std::make_shared<GELU>(), gelu(x)},
-      {std::make_shared<SiLU>(), silu(x)},          {std::make_shared<Sigmoid>(), sigmoid(x)},
-      {std::make_shared<Tanh>(), tanh(x)},          {std::make_shared<Softplus>(), softplus(x)}};
+      {std::make_shared<ReLU>(), relu(x)},       {std::make_shared<LeakyReLU>(0.2), leaky_relu(x, 0.2)},
+      {std::make_shared<ELU>(0.5), elu(x, 0.5)}, {std::make_shared<GELU>(), gelu(x)},
+      {std::make_shared<SiLU>(), silu(x)},       {std::make_shared<Sigmoid>(), sigmoid(x)},
+      {std::make_shared<Tanh>(), tanh(x)},       {std::make_shared<Softplus>(), softplus(x)}};
   for (const auto& [module, expected] : cases) {
     INFO(module->type_name());
     require_values(module->forward(x), expected.to_vector<double>(), 0.0);
@@ -429,7 +443,8 @@ TEST_CASE("init functions draw from the documented distributions", "[nn]") {
   Generator gen(13);
   REQUIRE(init::calculate_fan_in_and_fan_out(zeros({4, 3, 5, 5})) == std::pair<int64_t, int64_t>{75, 100});
   REQUIRE(init::calculate_fan_in_and_fan_out(zeros({7, 2})) == std::pair<int64_t, int64_t>{2, 7});
-  require_error([&] { init::calculate_fan_in_and_fan_out(zeros({3})); }, {"calculate_fan_in_and_fan_out", "[3]"});
+  require_error([&] { init::calculate_fan_in_and_fan_out(zeros({3})); },
+                {"calculate_fan_in_and_fan_out", "[3]"});
   REQUIRE(init::calculate_gain(init::Nonlinearity::Relu) == Approx(std::sqrt(2.0)));
   REQUIRE(init::calculate_gain(init::Nonlinearity::Tanh) == Approx(5.0 / 3.0));
   REQUIRE(init::calculate_gain(init::Nonlinearity::LeakyRelu, 0.2) == Approx(std::sqrt(2.0 / 1.04)));

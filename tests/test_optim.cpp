@@ -36,8 +36,9 @@ void compute_grad(const Tensor& p) {
 using Reference = std::function<void(double& p, double g, std::vector<double>& state, int t)>;
 
 // Runs `steps` optimizer steps on the quadratic and compares with the reference after each.
-void check_against_reference(const std::function<std::unique_ptr<Optimizer>(Tensor)>& make, const Reference& ref,
-                             int steps, DType dtype = DType::Float64, double tol = 1e-12) {
+void check_against_reference(const std::function<std::unique_ptr<Optimizer>(Tensor)>& make,
+                             const Reference& ref, int steps, DType dtype = DType::Float64,
+                             double tol = 1e-12) {
   Tensor p = make_param(dtype);
   std::unique_ptr<Optimizer> opt = make(p);
   std::vector<double> expected = kStart;
@@ -64,10 +65,13 @@ Reference sgd_reference(double lr, double momentum, double dampening, double wd,
   };
 }
 
-Reference adam_reference(double lr, double b1, double b2, double eps, double wd, bool decoupled, bool amsgrad) {
+Reference adam_reference(double lr, double b1, double b2, double eps, double wd, bool decoupled,
+                         bool amsgrad) {
   return [=](double& p, double g, std::vector<double>& s, int t) {
-    if (decoupled) p *= 1 - lr * wd;
-    else g += wd * p;
+    if (decoupled)
+      p *= 1 - lr * wd;
+    else
+      g += wd * p;
     s[0] = b1 * s[0] + (1 - b1) * g;
     s[1] = b2 * s[1] + (1 - b2) * g * g;
     s[2] = std::max(s[2], s[1]);
@@ -98,15 +102,15 @@ TEST_CASE("SGD follows PyTorch's update, with and without momentum", "[optim]") 
     double lr, momentum, dampening, wd;
     bool nesterov;
   };
-  for (const Case c : {Case{0.1, 0.0, 0.0, 0.0, false}, Case{0.1, 0.0, 0.0, 0.05, false},
-                       Case{0.05, 0.9, 0.0, 0.0, false}, Case{0.05, 0.9, 0.3, 0.01, false},
-                       Case{0.05, 0.8, 0.0, 0.02, true}}) {
+  for (const Case c :
+       {Case{0.1, 0.0, 0.0, 0.0, false}, Case{0.1, 0.0, 0.0, 0.05, false}, Case{0.05, 0.9, 0.0, 0.0, false},
+        Case{0.05, 0.9, 0.3, 0.01, false}, Case{0.05, 0.8, 0.0, 0.02, true}}) {
     INFO("lr " << c.lr << " momentum " << c.momentum << " dampening " << c.dampening << " wd " << c.wd
                << " nesterov " << c.nesterov);
     check_against_reference(
         [&](Tensor p) {
-          return std::make_unique<SGD>(std::vector<Tensor>{p}, SGDOptions{c.lr, c.momentum, c.dampening, c.wd,
-                                                                           c.nesterov});
+          return std::make_unique<SGD>(std::vector<Tensor>{p},
+                                       SGDOptions{c.lr, c.momentum, c.dampening, c.wd, c.nesterov});
         },
         sgd_reference(c.lr, c.momentum, c.dampening, c.wd, c.nesterov), 4);
   }
@@ -118,9 +122,9 @@ TEST_CASE("Adam, AdamW and AMSGrad follow PyTorch's update", "[optim]") {
       adam_reference(0.1, 0.9, 0.999, 1e-8, 0.0, false, false), 5);
   check_against_reference(
       [](Tensor p) {
-        return std::make_unique<Adam>(std::vector<Tensor>{p},
-                                      AdamOptions{.lr = 0.05, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-3,
-                                                  .weight_decay = 0.1});
+        return std::make_unique<Adam>(
+            std::vector<Tensor>{p},
+            AdamOptions{.lr = 0.05, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-3, .weight_decay = 0.1});
       },
       adam_reference(0.05, 0.8, 0.99, 1e-3, 0.1, false, false), 5);
   check_against_reference(
@@ -141,9 +145,9 @@ TEST_CASE("RMSprop follows PyTorch's update", "[optim]") {
       rmsprop_reference(1e-2, 0.99, 1e-8, 0.0, 0.0), 4);
   check_against_reference(
       [](Tensor p) {
-        return std::make_unique<RMSprop>(std::vector<Tensor>{p},
-                                         RMSpropOptions{.lr = 0.02, .alpha = 0.9, .eps = 1e-4, .weight_decay = 0.1,
-                                                        .momentum = 0.7});
+        return std::make_unique<RMSprop>(
+            std::vector<Tensor>{p},
+            RMSpropOptions{.lr = 0.02, .alpha = 0.9, .eps = 1e-4, .weight_decay = 0.1, .momentum = 0.7});
       },
       rmsprop_reference(0.02, 0.9, 1e-4, 0.1, 0.7), 4);
 }
@@ -154,12 +158,14 @@ TEST_CASE("float32 optimizer kernels agree with the double formulas", "[optim]")
       adam_reference(0.1, 0.9, 0.999, 1e-8, 0.0, false, false), 3, DType::Float32, 1e-5);
   check_against_reference(
       [](Tensor p) {
-        return std::make_unique<SGD>(std::vector<Tensor>{p}, SGDOptions{.lr = 0.05, .momentum = 0.9,
-                                                                         .nesterov = true});
+        return std::make_unique<SGD>(std::vector<Tensor>{p},
+                                     SGDOptions{.lr = 0.05, .momentum = 0.9, .nesterov = true});
       },
       sgd_reference(0.05, 0.9, 0.0, 0.0, true), 3, DType::Float32, 1e-5);
   check_against_reference(
-      [](Tensor p) { return std::make_unique<RMSprop>(std::vector<Tensor>{p}, RMSpropOptions{.momentum = 0.5}); },
+      [](Tensor p) {
+        return std::make_unique<RMSprop>(std::vector<Tensor>{p}, RMSpropOptions{.momentum = 0.5});
+      },
       rmsprop_reference(1e-2, 0.99, 1e-8, 0.0, 0.5), 3, DType::Float32, 1e-5);
 }
 
@@ -182,7 +188,8 @@ TEST_CASE("Adam minimises a quadratic on a parameter large enough to run in para
   REQUIRE(final_loss < 1e-3 * initial);
 }
 
-TEST_CASE("optimizers skip parameters without a gradient and bump versions of the ones they update", "[optim]") {
+TEST_CASE("optimizers skip parameters without a gradient and bump versions of the ones they update",
+          "[optim]") {
   Tensor a = tensor64({1.0, 2.0}, {2}).set_requires_grad(true);
   Tensor b = tensor64({3.0}, {1}).set_requires_grad(true);
   SGD opt({a, b}, {.lr = 0.5});
@@ -202,7 +209,8 @@ TEST_CASE("optimizers reject bad parameters and hyperparameters", "[optim][error
   require_error([&] { SGD({p, p}, {}); }, {"SGD", "more than once"});
   require_error([&] { SGD({mul(p, 2.0)}, {}); }, {"SGD", "not a leaf", "mul"});
   require_error([&] { Adam({t(p).detach()}, {}); }, {"Adam", "not contiguous", "[2, 2]"});
-  require_error([&] { Adam({from_vector(std::vector<int64_t>{1}, {1})}, {}); }, {"Adam", "floating", "int64"});
+  require_error([&] { Adam({from_vector(std::vector<int64_t>{1}, {1})}, {}); },
+                {"Adam", "floating", "int64"});
   require_error([&] { SGD({p}, {.lr = -1.0}); }, {"SGD", "learning rate", "-1"});
   require_error([&] { SGD({p}, {.momentum = 0.0, .nesterov = true}); }, {"SGD", "Nesterov"});
   require_error([&] { Adam({p}, {.beta1 = 1.0}); }, {"Adam", "betas", "1"});

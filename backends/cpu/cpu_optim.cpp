@@ -94,8 +94,8 @@ void rmsprop_impl(int64_t n, T* param, const T* grad, T* square_avg, T* buf, dou
 
 }  // namespace
 
-void CpuBackend::adam_update(DType dtype, int64_t n, void* param, const void* grad, void* exp_avg, void* exp_avg_sq,
-                             void* max_exp_avg_sq, const AdamStep& s) {
+void CpuBackend::adam_update(DType dtype, int64_t n, void* param, const void* grad, void* exp_avg,
+                             void* exp_avg_sq, void* max_exp_avg_sq, const AdamStep& s) {
   check_float("adam", dtype);
   STRATA_CHECK(!s.amsgrad || max_exp_avg_sq, "adam: amsgrad needs a max_exp_avg_sq buffer");
   STRATA_CHECK(s.step >= 1, "adam: step must be 1-based, got ", s.step);
@@ -108,16 +108,17 @@ void CpuBackend::adam_update(DType dtype, int64_t n, void* param, const void* gr
   }
 }
 
-void CpuBackend::sgd_update(DType dtype, int64_t n, void* param, const void* grad, void* momentum_buf, double lr,
-                            double momentum, double dampening, double weight_decay, bool nesterov, bool first_step) {
+void CpuBackend::sgd_update(DType dtype, int64_t n, void* param, const void* grad, void* momentum_buf,
+                            double lr, double momentum, double dampening, double weight_decay, bool nesterov,
+                            bool first_step) {
   check_float("sgd", dtype);
   STRATA_CHECK(momentum == 0.0 || momentum_buf, "sgd: momentum ", momentum, " needs a momentum buffer");
   if (dtype == DType::Float32) {
-    sgd_impl(n, static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(momentum_buf), lr,
-             momentum, dampening, weight_decay, nesterov, first_step);
+    sgd_impl(n, static_cast<float*>(param), static_cast<const float*>(grad),
+             static_cast<float*>(momentum_buf), lr, momentum, dampening, weight_decay, nesterov, first_step);
   } else {
-    sgd_impl(n, static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(momentum_buf),
-             lr, momentum, dampening, weight_decay, nesterov, first_step);
+    sgd_impl(n, static_cast<double*>(param), static_cast<const double*>(grad),
+             static_cast<double*>(momentum_buf), lr, momentum, dampening, weight_decay, nesterov, first_step);
   }
 }
 
@@ -127,11 +128,13 @@ void CpuBackend::rmsprop_update(DType dtype, int64_t n, void* param, const void*
   check_float("rmsprop", dtype);
   STRATA_CHECK(momentum <= 0.0 || momentum_buf, "rmsprop: momentum ", momentum, " needs a momentum buffer");
   if (dtype == DType::Float32) {
-    rmsprop_impl(n, static_cast<float*>(param), static_cast<const float*>(grad), static_cast<float*>(square_avg),
-                 static_cast<float*>(momentum_buf), lr, alpha, eps, weight_decay, momentum);
+    rmsprop_impl(n, static_cast<float*>(param), static_cast<const float*>(grad),
+                 static_cast<float*>(square_avg), static_cast<float*>(momentum_buf), lr, alpha, eps,
+                 weight_decay, momentum);
   } else {
-    rmsprop_impl(n, static_cast<double*>(param), static_cast<const double*>(grad), static_cast<double*>(square_avg),
-                 static_cast<double*>(momentum_buf), lr, alpha, eps, weight_decay, momentum);
+    rmsprop_impl(n, static_cast<double*>(param), static_cast<const double*>(grad),
+                 static_cast<double*>(square_avg), static_cast<double*>(momentum_buf), lr, alpha, eps,
+                 weight_decay, momentum);
   }
 }
 

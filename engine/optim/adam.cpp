@@ -4,7 +4,8 @@
 
 namespace strata::optim {
 
-Adam::Adam(std::vector<Tensor> params, AdamOptions options) : Adam("Adam", std::move(params), options, false) {}
+Adam::Adam(std::vector<Tensor> params, AdamOptions options)
+    : Adam("Adam", std::move(params), options, false) {}
 
 Adam::Adam(const char* name, std::vector<Tensor> params, AdamOptions o, bool decoupled)
     : Optimizer(name, std::move(params), o.lr), options_(o), decoupled_(decoupled) {
@@ -33,11 +34,12 @@ void Adam::update(size_t i, const Tensor& param, const Tensor& grad, int64_t ste
   void* exp_avg_sq = buffer(i, "exp_avg_sq").raw_data();
   void* max_sq = options_.amsgrad ? buffer(i, "max_exp_avg_sq").raw_data() : nullptr;
   backend_for(param.device())
-      .adam_update(param.dtype(), param.numel(), param.raw_data(), grad.raw_data(), exp_avg, exp_avg_sq, max_sq, s);
+      .adam_update(param.dtype(), param.numel(), param.raw_data(), grad.raw_data(), exp_avg, exp_avg_sq,
+                   max_sq, s);
 }
 
 AdamW::AdamW(std::vector<Tensor> params, AdamWOptions o)
-    : Adam("AdamW", std::move(params),
-           AdamOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.amsgrad}, true) {}
+    : Adam("AdamW", std::move(params), AdamOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.amsgrad},
+           true) {}
 
 }  // namespace strata::optim

@@ -35,17 +35,20 @@ double grad_reduction(const Tensor& g, double p, bool inf) {
 
 double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type) {
   const bool inf = std::isinf(norm_type) && norm_type > 0;
-  STRATA_CHECK(inf || (std::isfinite(norm_type) && norm_type > 0), "clip_grad_norm_: norm_type must be > 0 or "
-               "+infinity, got ", norm_type);
-  STRATA_CHECK(std::isfinite(max_norm) && max_norm >= 0, "clip_grad_norm_: max_norm must be finite and >= 0, got ",
-               max_norm);
+  STRATA_CHECK(inf || (std::isfinite(norm_type) && norm_type > 0),
+               "clip_grad_norm_: norm_type must be > 0 or "
+               "+infinity, got ",
+               norm_type);
+  STRATA_CHECK(std::isfinite(max_norm) && max_norm >= 0,
+               "clip_grad_norm_: max_norm must be finite and >= 0, got ", max_norm);
   std::vector<Tensor> grads;
   for (size_t i = 0; i < params.size(); ++i) {
     STRATA_CHECK(params[i].defined(), "clip_grad_norm_: parameter ", i, " is undefined");
     const Tensor g = params[i].grad();
     if (!g.defined() || g.numel() == 0) continue;
     STRATA_CHECK(is_floating(g.dtype()) && g.is_contiguous(), "clip_grad_norm_: gradient of parameter ", i,
-                 " (", dtype_name(g.dtype()), " ", shape_str(g.shape()), ") must be a contiguous float tensor");
+                 " (", dtype_name(g.dtype()), " ", shape_str(g.shape()),
+                 ") must be a contiguous float tensor");
     grads.push_back(g);
   }
   double total = 0.0;

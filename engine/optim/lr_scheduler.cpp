@@ -41,10 +41,13 @@ double CosineAnnealingLR::lr_at(int64_t epoch) const {
 
 LinearWarmup::LinearWarmup(Optimizer& optimizer, int64_t warmup_steps, double start_factor,
                            std::shared_ptr<const LRScheduler> after)
-    : LRScheduler(optimizer), warmup_steps_(warmup_steps), start_factor_(start_factor), after_(std::move(after)) {
+    : LRScheduler(optimizer),
+      warmup_steps_(warmup_steps),
+      start_factor_(start_factor),
+      after_(std::move(after)) {
   STRATA_CHECK(warmup_steps > 0, "LinearWarmup: warmup_steps must be > 0, got ", warmup_steps);
-  STRATA_CHECK(start_factor > 0.0 && start_factor <= 1.0, "LinearWarmup: start_factor must lie in (0, 1], got ",
-               start_factor);
+  STRATA_CHECK(start_factor > 0.0 && start_factor <= 1.0,
+               "LinearWarmup: start_factor must lie in (0, 1], got ", start_factor);
   set_epoch(0);
 }
 

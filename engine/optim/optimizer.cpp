@@ -24,8 +24,8 @@ T scalar_entry(const char* opt, const OptimizerState& state, const std::string& 
   auto it = state.find(key);
   STRATA_CHECK(it != state.end() && it->second.defined(), opt, ".load_state_dict: missing entry '", key, "'");
   STRATA_CHECK(it->second.numel() == 1 && it->second.dtype() == dtype, opt, ".load_state_dict: entry '", key,
-               "' must be one ", dtype_name(dtype), " value, got ", dtype_name(it->second.dtype()), " of shape ",
-               shape_str(it->second.shape()));
+               "' must be one ", dtype_name(dtype), " value, got ", dtype_name(it->second.dtype()),
+               " of shape ", shape_str(it->second.shape()));
   return it->second.item<T>();
 }
 
@@ -66,9 +66,9 @@ void Optimizer::step() {
     const Tensor g = p.grad();
     if (!g.defined()) continue;
     STRATA_CHECK(g.shape() == p.shape() && g.dtype() == p.dtype() && g.device() == p.device(), name_,
-                 ": gradient of parameter ", i, " is ", dtype_name(g.dtype()), " ", shape_str(g.shape()), " on ",
-                 g.device().str(), " but the parameter is ", dtype_name(p.dtype()), " ", shape_str(p.shape()), " on ",
-                 p.device().str());
+                 ": gradient of parameter ", i, " is ", dtype_name(g.dtype()), " ", shape_str(g.shape()),
+                 " on ", g.device().str(), " but the parameter is ", dtype_name(p.dtype()), " ",
+                 shape_str(p.shape()), " on ", p.device().str());
     STRATA_CHECK(g.is_contiguous(), name_, ": gradient of parameter ", i, " of shape ", shape_str(g.shape()),
                  " is not contiguous");
     update(i, p, g, ++param_steps_[i]);
@@ -111,7 +111,8 @@ void Optimizer::load_state_dict(const OptimizerState& state) {
     const std::string prefix = std::to_string(i) + ".";
     known.insert(prefix + "step");
     steps[i] = scalar_entry<int64_t>(name_, state, prefix + "step", DType::Int64);
-    STRATA_CHECK(steps[i] >= 0, name_, ".load_state_dict: entry '", prefix, "step' is negative (", steps[i], ")");
+    STRATA_CHECK(steps[i] >= 0, name_, ".load_state_dict: entry '", prefix, "step' is negative (", steps[i],
+                 ")");
     for (const std::string& n : names) {
       const std::string key = prefix + n;
       known.insert(key);
@@ -123,21 +124,25 @@ void Optimizer::load_state_dict(const OptimizerState& state) {
       const Tensor& t = it->second;
       const Tensor& p = params_[i];
       STRATA_CHECK(t.defined() && t.shape() == p.shape() && t.dtype() == p.dtype(), name_,
-                   ".load_state_dict: entry '", key, "' is ", t.defined() ? dtype_name(t.dtype()) : "undefined",
-                   " ", t.defined() ? shape_str(t.shape()) : "", " but parameter ", i, " is ", dtype_name(p.dtype()),
-                   " ", shape_str(p.shape()));
+                   ".load_state_dict: entry '", key, "' is ",
+                   t.defined() ? dtype_name(t.dtype()) : "undefined", " ",
+                   t.defined() ? shape_str(t.shape()) : "", " but parameter ", i, " is ",
+                   dtype_name(p.dtype()), " ", shape_str(p.shape()));
       STRATA_CHECK(t.device() == p.device(), name_, ".load_state_dict: entry '", key, "' is on ",
                    t.device().str(), " but parameter ", i, " is on ", p.device().str());
       buffers[i][n] = copy_of(t);
     }
   }
   for (const auto& [key, value] : state)
-    STRATA_CHECK(known.count(key), name_, ".load_state_dict: unexpected entry '", key, "' (this ", name_,
-                 " has ", params_.size(), " parameters and buffers {", [&] {
-                   std::string s;
-                   for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
-                   return s;
-                 }(), "})");
+    STRATA_CHECK(
+        known.count(key), name_, ".load_state_dict: unexpected entry '", key, "' (this ", name_, " has ",
+        params_.size(), " parameters and buffers {",
+        [&] {
+          std::string s;
+          for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+          return s;
+        }(),
+        "})");
   STRATA_CHECK(step >= 0, name_, ".load_state_dict: entry 'step' is negative (", step, ")");
   set_lr(lr);
   step_count_ = step;

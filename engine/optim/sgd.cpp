@@ -20,8 +20,8 @@ std::vector<std::string> SGD::buffer_names() const {
 void SGD::update(size_t i, const Tensor& param, const Tensor& grad, int64_t step) {
   void* buf = options_.momentum != 0.0 ? buffer(i, "momentum_buffer").raw_data() : nullptr;
   backend_for(param.device())
-      .sgd_update(param.dtype(), param.numel(), param.raw_data(), grad.raw_data(), buf, lr(), options_.momentum,
-                  options_.dampening, options_.weight_decay, options_.nesterov, step == 1);
+      .sgd_update(param.dtype(), param.numel(), param.raw_data(), grad.raw_data(), buf, lr(),
+                  options_.momentum, options_.dampening, options_.weight_decay, options_.nesterov, step == 1);
 }
 
 }  // namespace strata::optim

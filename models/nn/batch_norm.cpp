@@ -50,7 +50,8 @@ Tensor BatchNorm::forward(const Tensor& x) {
   Tensor mean_c, var_c;
   if (is_training() || !options_.track_running_stats) {
     const int64_t count = x.numel() / num_features_;
-    STRATA_CHECK(count > 1, type_name(), ": training needs more than one value per channel, got input of shape ",
+    STRATA_CHECK(count > 1, type_name(),
+                 ": training needs more than one value per channel, got input of shape ",
                  shape_str(x.shape()));
     mean_c = mean(x, reduce_dims, /*keepdim=*/true);
     var_c = var(x, reduce_dims, /*unbiased=*/false, /*keepdim=*/true);

@@ -24,7 +24,7 @@ class BatchNorm : public Module {
   Tensor forward(const Tensor& x) override;
   int64_t num_features() const { return num_features_; }
 
-  Tensor weight, bias;                                     // [C], when affine
+  Tensor weight, bias;                                    // [C], when affine
   Tensor running_mean, running_var, num_batches_tracked;  // when tracking running stats
 
  protected:

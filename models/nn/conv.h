@@ -43,8 +43,8 @@ struct ConvTranspose2dOptions {
 // weight [in_channels, out_channels / groups, kH, kW] (PyTorch's layout), bias [out_channels].
 class ConvTranspose2d final : public Module {
  public:
-  ConvTranspose2d(int64_t in_channels, int64_t out_channels, Pair kernel_size, ConvTranspose2dOptions options = {},
-                  Generator* gen = nullptr);
+  ConvTranspose2d(int64_t in_channels, int64_t out_channels, Pair kernel_size,
+                  ConvTranspose2dOptions options = {}, Generator* gen = nullptr);
   Tensor forward(const Tensor& x) override;
   const ConvTranspose2dOptions& options() const { return options_; }
 

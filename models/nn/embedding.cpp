@@ -9,8 +9,10 @@ namespace strata::nn {
 
 Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim, Generator* gen)
     : Module("Embedding"), num_embeddings_(num_embeddings), embedding_dim_(embedding_dim) {
-  STRATA_CHECK(num_embeddings > 0 && embedding_dim > 0, "Embedding: num_embeddings and embedding_dim must be > 0, "
-               "got ", num_embeddings, " and ", embedding_dim);
+  STRATA_CHECK(num_embeddings > 0 && embedding_dim > 0,
+               "Embedding: num_embeddings and embedding_dim must be > 0, "
+               "got ",
+               num_embeddings, " and ", embedding_dim);
   weight = empty({num_embeddings, embedding_dim});
   init::normal_(weight, 0.0, 1.0, gen);
   register_parameter("weight", weight);
@@ -22,8 +24,9 @@ Tensor Embedding::forward(const Tensor& indices) {
   const Tensor flat = reshape(indices, {-1});
   if (flat.numel() > 0) {
     const int64_t lo = min(flat).item<int64_t>(), hi = max(flat).item<int64_t>();
-    STRATA_CHECK(lo >= 0 && hi < num_embeddings_, "Embedding: index ", lo < 0 ? lo : hi, " is out of range for ",
-                 num_embeddings_, " embeddings (indices of shape ", shape_str(indices.shape()), ")");
+    STRATA_CHECK(lo >= 0 && hi < num_embeddings_, "Embedding: index ", lo < 0 ? lo : hi,
+                 " is out of range for ", num_embeddings_, " embeddings (indices of shape ",
+                 shape_str(indices.shape()), ")");
   }
   Shape out_shape = indices.shape();
   out_shape.push_back(embedding_dim_);

@@ -9,8 +9,9 @@ namespace strata::nn {
 
 GroupNorm::GroupNorm(int64_t num_groups, int64_t num_channels, double eps, bool affine)
     : Module("GroupNorm"), num_groups_(num_groups), num_channels_(num_channels), eps_(eps) {
-  STRATA_CHECK(num_groups > 0 && num_channels > 0 && num_channels % num_groups == 0, "GroupNorm: num_channels (",
-               num_channels, ") must be a positive multiple of num_groups (", num_groups, ")");
+  STRATA_CHECK(num_groups > 0 && num_channels > 0 && num_channels % num_groups == 0,
+               "GroupNorm: num_channels (", num_channels, ") must be a positive multiple of num_groups (",
+               num_groups, ")");
   STRATA_CHECK(eps > 0.0, "GroupNorm: eps must be > 0, got ", eps);
   if (affine) {
     weight = ones({num_channels});

@@ -34,16 +34,21 @@ int64_t fan(const char* fn, const Tensor& t, FanMode mode) {
 double calculate_gain(Nonlinearity nonlinearity, double negative_slope) {
   switch (nonlinearity) {
     case Nonlinearity::Linear:
-    case Nonlinearity::Sigmoid: return 1.0;
-    case Nonlinearity::Tanh: return 5.0 / 3.0;
-    case Nonlinearity::Relu: return std::sqrt(2.0);
-    case Nonlinearity::LeakyRelu: return std::sqrt(2.0 / (1.0 + negative_slope * negative_slope));
+    case Nonlinearity::Sigmoid:
+      return 1.0;
+    case Nonlinearity::Tanh:
+      return 5.0 / 3.0;
+    case Nonlinearity::Relu:
+      return std::sqrt(2.0);
+    case Nonlinearity::LeakyRelu:
+      return std::sqrt(2.0 / (1.0 + negative_slope * negative_slope));
   }
   return 1.0;
 }
 
 std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& t) {
-  STRATA_CHECK(t.defined() && t.dim() >= 2, "calculate_fan_in_and_fan_out: needs a tensor with at least 2 dims, got ",
+  STRATA_CHECK(t.defined() && t.dim() >= 2,
+               "calculate_fan_in_and_fan_out: needs a tensor with at least 2 dims, got ",
                t.defined() ? shape_str(t.shape()) : std::string("an undefined tensor"));
   int64_t receptive = 1;
   for (int64_t d = 2; d < t.dim(); ++d) receptive *= t.size(d);

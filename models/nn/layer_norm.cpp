@@ -10,7 +10,8 @@ LayerNorm::LayerNorm(Shape normalized_shape, double eps, bool elementwise_affine
     : Module("LayerNorm"), normalized_shape_(std::move(normalized_shape)), eps_(eps) {
   STRATA_CHECK(!normalized_shape_.empty(), "LayerNorm: normalized_shape must have at least one dim");
   for (int64_t s : normalized_shape_)
-    STRATA_CHECK(s > 0, "LayerNorm: normalized_shape ", shape_str(normalized_shape_), " has a non-positive size");
+    STRATA_CHECK(s > 0, "LayerNorm: normalized_shape ", shape_str(normalized_shape_),
+                 " has a non-positive size");
   STRATA_CHECK(eps > 0.0, "LayerNorm: eps must be > 0, got ", eps);
   if (elementwise_affine) {
     weight = ones(normalized_shape_);
@@ -22,9 +23,10 @@ LayerNorm::LayerNorm(Shape normalized_shape, double eps, bool elementwise_affine
 
 Tensor LayerNorm::forward(const Tensor& x) {
   const int64_t k = static_cast<int64_t>(normalized_shape_.size());
-  const bool match = x.defined() && x.dim() >= k &&
-                     Shape(x.shape().end() - k, x.shape().end()) == normalized_shape_;
-  STRATA_CHECK(match, "LayerNorm: input of shape ", x.defined() ? shape_str(x.shape()) : std::string("undefined"),
+  const bool match =
+      x.defined() && x.dim() >= k && Shape(x.shape().end() - k, x.shape().end()) == normalized_shape_;
+  STRATA_CHECK(match, "LayerNorm: input of shape ",
+               x.defined() ? shape_str(x.shape()) : std::string("undefined"),
                " does not end with normalized_shape ", shape_str(normalized_shape_));
   std::vector<int64_t> dims;
   for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);

@@ -55,7 +55,9 @@ std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
 std::vector<Tensor> Module::parameters() const { return values(named_parameters()); }
 std::vector<Tensor> Module::buffers() const { return values(named_buffers()); }
 
-std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const { return children_; }
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const {
+  return children_;
+}
 
 StateDict Module::state_dict() const {
   StateDict out;
@@ -113,7 +115,8 @@ void Module::zero_grad() {
 }
 
 void Module::to(DType dtype) {
-  STRATA_CHECK(is_floating(dtype), type_name_, ".to: target dtype must be floating point, got ", dtype_name(dtype));
+  STRATA_CHECK(is_floating(dtype), type_name_, ".to: target dtype must be floating point, got ",
+               dtype_name(dtype));
   NoGradGuard no_grad;
   // A tensor shared between modules must stay shared: convert each storage once.
   std::map<const TensorImpl*, Tensor> converted;

@@ -14,7 +14,8 @@ void Sequential::push_back(std::shared_ptr<Module> module) {
 }
 
 const std::shared_ptr<Module>& Sequential::operator[](size_t i) const {
-  STRATA_CHECK(i < layers_.size(), "Sequential: index ", i, " is out of range for ", layers_.size(), " modules");
+  STRATA_CHECK(i < layers_.size(), "Sequential: index ", i, " is out of range for ", layers_.size(),
+               " modules");
   return layers_[i];
 }
 
