@@ -55,9 +55,10 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions opt) {
   STRATA_CHECK(steps >= 0, "linspace: steps must be non-negative, got ", steps);
   std::vector<double> values(static_cast<size_t>(steps));
   const double delta = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-  // Fill from both ends so the last value is exactly `end`, as NumPy does.
+  // Fill from both ends so the last value is exactly `end`, as NumPy does; the first half rounds
+  // up so that a single step gives `start`.
   for (int64_t i = 0; i < steps; ++i)
-    values[i] = i < steps / 2 ? start + delta * static_cast<double>(i)
+    values[i] = i < (steps + 1) / 2 ? start + delta * static_cast<double>(i)
                               : end - delta * static_cast<double>(steps - 1 - i);
   return from_doubles(values, {steps}, opt);
 }
