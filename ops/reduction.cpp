@@ -162,11 +162,9 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 }
 Tensor mean(const Tensor& x, int64_t dim, bool keepdim) { return mean(x, std::vector<int64_t>{dim}, keepdim); }
 
-Tensor var(const Tensor& x, bool unbiased) { return var_impl(x, dim_mask("var", x, {}), unbiased, false); }
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased, bool keepdim) {
   return var_impl(x, dim_mask("var", x, dims), unbiased, keepdim);
 }
-Tensor std(const Tensor& x, bool unbiased) { return sqrt(var(x, unbiased)); }
 Tensor std(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased, bool keepdim) {
   return sqrt(var(x, dims, unbiased, keepdim));
 }

@@ -13,11 +13,11 @@ Tensor sum(const Tensor& x, int64_t dim, bool keepdim = false);
 Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 Tensor mean(const Tensor& x, int64_t dim, bool keepdim = false);
-// Variance and standard deviation; unbiased divides by n - 1 (Bessel), else by n.
-Tensor var(const Tensor& x, bool unbiased = true);
-Tensor var(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased = true, bool keepdim = false);
-Tensor std(const Tensor& x, bool unbiased = true);
-Tensor std(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased = true, bool keepdim = false);
+// Variance and standard deviation over `dims` (all dims when empty); unbiased divides by n - 1
+// (Bessel), else by n. One overload only, so var(x, {1}) cannot bind to a bool by accident.
+// Like torch::std, strata::std must be called qualified where `using namespace strata` is in force.
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims = {}, bool unbiased = true, bool keepdim = false);
+Tensor std(const Tensor& x, const std::vector<int64_t>& dims = {}, bool unbiased = true, bool keepdim = false);
 
 struct ValuesIndices {
   Tensor values;

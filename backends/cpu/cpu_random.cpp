@@ -1,6 +1,7 @@
 // Random fills from the counter-based Philox stream (backends/philox.h): element i of a draw is a
 // pure function of (seed, offset, i), so the result does not depend on how work is split.
 #include <algorithm>
+#include <cmath>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
@@ -34,7 +35,13 @@ void fill_random(const View& out, const char* op, Fn&& value_at) {
 }  // namespace
 
 void CpuBackend::random_uniform(const View& out, uint64_t seed, uint64_t offset, double low, double high) {
-  fill_random(out, "uniform", [&](uint64_t i) { return low + (high - low) * philox::uniform(seed, offset, i); });
+  // A double just below `high` can round up to `high` in float32; keep the interval half-open.
+  const double top = out.dtype == DType::Float32 && high > low
+                         ? static_cast<double>(std::nextafter(static_cast<float>(high), static_cast<float>(low)))
+                         : high;
+  fill_random(out, "uniform", [&](uint64_t i) {
+    return std::min(low + (high - low) * philox::uniform(seed, offset, i), top);
+  });
 }
 
 void CpuBackend::random_normal(const View& out, uint64_t seed, uint64_t offset, double mean, double stddev) {
