@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
   libopenblas-dev libtbb-dev zlib1g-dev   # the engine: BLAS, threads, gzip for IDX files
+  nlohmann-json3-dev libstb-dev           # safetensors/JSON configs, PNG writing
+  libcli11-dev                            # the strata command's flags
   catch2                                  # the test suite (Catch2 v2)
   dataset-fashion-mnist                   # /usr/share/datasets/fashion-mnist
 )
