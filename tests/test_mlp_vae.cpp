@@ -92,3 +92,19 @@ TEST_CASE("W1: one epoch on Fashion-MNIST reaches a test loss within 3 nats of 2
   INFO("test loss " << test_loss);
   REQUIRE(std::abs(test_loss - 262.0) < 3.0);
 }
+
+TEST_CASE("MlpVae sample and reconstruct give Bernoulli means of the right shape", "[model][vae]") {
+  Generator init(8);
+  models::MlpVae vae({.input_dim = 5, .hidden = {4}, .latent_dim = 2}, &init);
+  Generator g(9);
+  const Tensor s = vae.sample(3, &g);
+  REQUIRE(s.shape() == Shape{3, 5});
+  const Tensor x = rand({2, 5});
+  const Tensor r = vae.reconstruct(x);
+  REQUIRE(r.shape() == Shape{2, 5});
+  // reconstruct is sigmoid(decode(posterior mean)): recompute it from the parts.
+  const std::vector<double> expected = sigmoid(vae.decode(vae.encode(x).mean)).to_vector<double>();
+  require_values(r, expected, 1e-7);
+  for (double v : s.to_vector<double>()) REQUIRE((v > 0 && v < 1));
+  require_error([&] { vae.sample(0, &g); }, {"MlpVae::sample", "0"});
+}

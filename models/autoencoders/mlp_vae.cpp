@@ -59,4 +59,12 @@ VaeLoss MlpVae::loss(const Tensor& x, Generator* gen) {
   return l;
 }
 
+Tensor MlpVae::sample(int64_t n, Generator* gen) {
+  STRATA_CHECK(n > 0, "MlpVae::sample: n must be positive, got ", n);
+  const Tensor probe = mean_head_->weight;
+  return sigmoid(decode(randn({n, options_.latent_dim}, {probe.dtype(), probe.device()}, gen)));
+}
+
+Tensor MlpVae::reconstruct(const Tensor& x) { return sigmoid(decode(encode(x).mean)); }
+
 }  // namespace strata::models

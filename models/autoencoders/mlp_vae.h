@@ -42,6 +42,10 @@ class MlpVae final : public nn::Module {
   // z = mean + exp(log_var / 2) * eps, eps ~ N(0, I) drawn from `gen` (default generator if null).
   Tensor reparameterize(const Posterior& q, Generator* gen = nullptr);
   VaeLoss loss(const Tensor& x, Generator* gen = nullptr);
+  // n images decoded from prior draws z ~ N(0, I), as Bernoulli means in [0, 1].
+  Tensor sample(int64_t n, Generator* gen = nullptr);
+  // The decoder's Bernoulli means at the posterior mean of each input (deterministic).
+  Tensor reconstruct(const Tensor& x);
 
   const MlpVaeOptions& options() const { return options_; }
 
