@@ -7,7 +7,7 @@
 namespace strata {
 
 DataLoader::DataLoader(TensorDataset dataset, DataLoaderOptions options)
-    : dataset_(std::move(dataset)), options_(options), generator_(options.seed) {
+    : dataset_(std::move(dataset)), options_(options), generator_(options.seed), epoch_start_(options.seed) {
   STRATA_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
 }
 
@@ -17,6 +17,7 @@ int64_t DataLoader::num_batches() const {
 }
 
 void DataLoader::start_epoch() {
+  epoch_start_ = generator_;
   const int64_t n = dataset_.size();
   Tensor order = options_.shuffle ? randperm(n, &generator_) : arange(static_cast<double>(n));
   // The index_select kernel reads indices where the data lives.
@@ -34,6 +35,21 @@ Batch DataLoader::batch(int64_t i) const {
   const int64_t start = i * options_.batch_size;
   const int64_t count = std::min(options_.batch_size, dataset_.size() - start);
   return dataset_.gather(Tensor::make_view(order_, {count}, {1}, order_.offset() + start));
+}
+
+DataLoaderState DataLoader::state() const { return {epoch_start_.seed(), epoch_start_.offset(), epochs_}; }
+
+void DataLoader::restore(const DataLoaderState& state) {
+  STRATA_CHECK(state.epochs_started >= 0, "DataLoader.restore: epochs_started must be >= 0, got ",
+               state.epochs_started);
+  generator_.set_state(state.seed, state.offset);
+  epoch_start_ = generator_;
+  order_ = Tensor();
+  epochs_ = 0;
+  if (state.epochs_started == 0) return;
+  // start_epoch() counts the epoch it redraws.
+  epochs_ = state.epochs_started - 1;
+  start_epoch();
 }
 
 DataLoader::Iterator DataLoader::begin() {

@@ -6,6 +6,13 @@
 //
 // The order comes from strata::randperm with the loader's own Generator, so a seed fixes every
 // epoch's order and nothing else in the program perturbs it.
+//
+// A run resumed from a checkpoint continues mid-epoch with exactly the batches it would have seen:
+//
+//   DataLoaderState s = loader.state();   // saved after batch k - 1 of the current epoch
+//   ...
+//   loader.restore(s);                    // a fresh loader over the same dataset and options
+//   for (int64_t i = k; i < loader.num_batches(); ++i) train(loader.batch(i));
 #pragma once
 
 #include <cstdint>
@@ -14,6 +21,14 @@
 #include "engine/random.h"
 
 namespace strata {
+
+// Where a loader is in its sequence of epochs: the shuffling generator's (seed, offset) as it was
+// before the current epoch drew its order, and how many epochs have started (the current included).
+struct DataLoaderState {
+  uint64_t seed = 0;
+  uint64_t offset = 0;
+  int64_t epochs_started = 0;
+};
 
 struct DataLoaderOptions {
   int64_t batch_size = 1;
@@ -38,6 +53,12 @@ class DataLoader {
   // Batch i < num_batches() of the current epoch.
   Batch batch(int64_t i) const;
 
+  DataLoaderState state() const;
+  // Rewinds the generator to `state` and, when an epoch had started, redraws that epoch's order, so
+  // batch(i) returns what it returned when the state was taken. The dataset and options must be
+  // those of the loader that gave the state.
+  void restore(const DataLoaderState& state);
+
   class Iterator {
    public:
     Iterator(const DataLoader* loader, int64_t index) : loader_(loader), index_(index) {}
@@ -60,6 +81,7 @@ class DataLoader {
   TensorDataset dataset_;
   DataLoaderOptions options_;
   Generator generator_;
+  Generator epoch_start_;  // generator_ before the current epoch's shuffle
   Tensor order_;
   int64_t epochs_ = 0;
 };
