@@ -57,6 +57,7 @@ const std::shared_ptr<Storage>& Tensor::storage() const { return checked("storag
 
 bool Tensor::is_contiguous() const {
   const TensorImpl& t = checked("is_contiguous");
+  if (numel_of(t.shape) == 0) return true;  // no element to misplace, as PyTorch
   int64_t expected = 1;
   for (size_t i = t.shape.size(); i-- > 0;) {
     if (t.shape[i] != 1 && t.strides[i] != expected) return false;

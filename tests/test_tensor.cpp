@@ -267,3 +267,10 @@ TEST_CASE("str() truncates large tensors", "[tensor]") {
   REQUIRE(m.find("[380, 381, 382, ..., 397, 398, 399]]") != std::string::npos);
   REQUIRE(m.find("[60,") == std::string::npos);  // the middle rows are elided
 }
+
+TEST_CASE("empty tensors count as contiguous whatever their zero-size dim", "[tensor]") {
+  REQUIRE(empty({4, 0}).is_contiguous());
+  REQUIRE(empty({0, 3, 2}).is_contiguous());
+  REQUIRE(transpose(empty({4, 0}), 0, 1).is_contiguous());
+  REQUIRE(empty({4, 0}).view().is_contiguous());
+}
