@@ -1,0 +1,36 @@
+// The models and datasets the strata command knows by name.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/data/dataset.h"
+#include "training/run_config.h"
+#include "training/trainable.h"
+
+namespace strata::training {
+
+struct NamedEntry {
+  std::string name;
+  std::string description;
+};
+
+std::vector<NamedEntry> models();
+std::vector<NamedEntry> datasets();
+std::vector<std::string> model_names();
+std::vector<std::string> dataset_names();
+
+// A freshly initialised model for inputs of `input_dim` features (initialised from the default generator).
+std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim);
+
+struct DataSplits {
+  TensorDataset train;
+  TensorDataset validation;
+  int64_t image_height = 0, image_width = 0;  // for picture grids; 0 when the data are not images
+};
+// config.data: "fashion-mnist" (validation = its test split) or "tensors:FILE.safetensors"
+// (tensors "train" and optionally "validation", float32 [N, D]).
+DataSplits load_data(const RunConfig& config);
+
+}  // namespace strata::training

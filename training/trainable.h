@@ -1,0 +1,31 @@
+// What the trainer needs from a model: its parameters, its loss terms on a batch, and pictures
+// (samples from the prior, reconstructions) for the run folder. The autoencoder-family issue gives
+// every model this shape; until then the registry adapts each model to it.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/random.h"
+#include "models/nn/module.h"
+
+namespace strata::training {
+
+using LossTerms = std::vector<std::pair<std::string, Tensor>>;
+
+class Trainable {
+ public:
+  virtual ~Trainable() = default;
+  virtual nn::Module& module() = 0;
+  // The names loss_terms() returns, in order ("loss" first).
+  virtual std::vector<std::string> loss_names() const = 0;
+  // The minimised total first (named "loss"), then its parts, each a mean over the batch.
+  virtual LossTerms loss_terms(const Tensor& x, Generator* gen) = 0;
+  // n generated examples, flat [n, D] with values in [0, 1].
+  virtual Tensor sample(int64_t n, Generator* gen) = 0;
+  // Reconstructions of x, flat [n, D] with values in [0, 1].
+  virtual Tensor reconstruct(const Tensor& x) = 0;
+};
+
+}  // namespace strata::training

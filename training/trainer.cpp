@@ -1,0 +1,341 @@
+#include "training/trainer.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <memory>
+
+#include "engine/data/loader.h"
+#include "engine/data/prefetcher.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/image.h"
+#include "engine/optim/adam.h"
+#include "engine/threading.h"
+#include "ops/ops.h"
+#include "training/checkpoint.h"
+#include "training/curves.h"
+#include "training/metrics_log.h"
+#include "training/progress.h"
+#include "training/registry.h"
+
+namespace strata::training {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Set by SIGINT; the step loop checks it between steps and stops with a checkpoint.
+std::atomic<bool> stop_requested{false};
+extern "C" void request_stop(int) { stop_requested = true; }
+
+class SigintScope {
+ public:
+  SigintScope() : previous_(std::signal(SIGINT, request_stop)) { stop_requested = false; }
+  ~SigintScope() { std::signal(SIGINT, previous_); }
+
+ private:
+  void (*previous_)(int);
+};
+
+// Seeds derived from the run's seed, one per independent random stream.
+uint64_t noise_seed(const RunConfig& c) { return c.seed + 1; }
+uint64_t eval_seed(const RunConfig& c) { return c.seed + 1000; }
+uint64_t picture_seed(const RunConfig& c) { return c.seed + 2000; }
+
+constexpr int64_t kEvalBatch = 500;
+
+// Everything a run holds while it trains; the checkpoint stores exactly the mutable part.
+struct Run {
+  RunConfig config;
+  fs::path dir;
+  std::optional<DataSplits> data;  // optional: a dataset has no empty state
+  std::unique_ptr<Trainable> model;
+  std::unique_ptr<optim::Adam> adam;
+  std::unique_ptr<DataLoader> loader;
+  Generator noise;
+  int64_t epoch = 0;          // completed epochs
+  int64_t step_in_epoch = 0;  // batches done in the current epoch (0: it has not started)
+  int64_t global_step = 0;
+  double best_validation = std::numeric_limits<double>::infinity();
+  double wall_time = 0;       // seconds of training before this process took over
+};
+
+void build(Run& run, const RunConfig& config, const fs::path& dir, int threads) {
+  validate(config);
+  run.config = config;
+  run.dir = dir;
+  if (threads > 0) set_num_threads(threads);
+  else if (config.threads > 0) set_num_threads(config.threads);
+  manual_seed(config.seed);  // the model's initial weights
+  run.data = load_data(config);
+  run.model = make_model(config, run.data->train.inputs().size(1));
+  run.adam = std::make_unique<optim::Adam>(run.model->module().parameters(), optim::AdamOptions{.lr = config.lr});
+  run.loader = std::make_unique<DataLoader>(
+      run.data->train,
+      DataLoaderOptions{.batch_size = config.batch_size, .shuffle = true, .drop_last = true, .seed = config.seed});
+  STRATA_CHECK(run.loader->num_batches() > 0, "train: ", run.data->train.size(), " training examples do not fill one batch of ",
+               config.batch_size);
+  run.noise = Generator(noise_seed(config));
+}
+
+void write_text_atomically(const fs::path& path, const std::string& text) {
+  io::AtomicFileWriter out(path);
+  out.write(text.data(), text.size());
+  out.commit();
+}
+
+Metadata run_metadata(const Run& run, double wall_time) {
+  return {{"epoch", std::to_string(run.epoch)},
+          {"step_in_epoch", std::to_string(run.step_in_epoch)},
+          {"global_step", std::to_string(run.global_step)},
+          {"best_validation_loss", std::to_string(run.best_validation)},
+          {"wall_time_s", std::to_string(wall_time)},
+          {"config", to_json(run.config).dump()}};
+}
+
+void save(const Run& run, const std::string& name, double wall_time) {
+  save_checkpoint(run.dir / "checkpoints" / (name + ".safetensors"), run.model->module(), run.adam.get(),
+                  {{"noise", &run.noise}}, run_metadata(run, wall_time), {{"train", run.loader.get()}});
+}
+
+double number(const Metadata& m, const char* key) {
+  const auto it = m.find(key);
+  STRATA_CHECK(it != m.end(), "checkpoint: metadata has no \"", key, "\"");
+  return std::stod(it->second);
+}
+
+// Mean loss terms over a dataset, with the noise fixed by the run's seed so evaluations compare.
+std::vector<std::pair<std::string, double>> evaluate(Trainable& model, const TensorDataset& data, uint64_t seed) {
+  NoGradGuard no_grad;
+  model.module().eval();
+  Generator gen(seed);
+  std::vector<std::pair<std::string, double>> totals;
+  int64_t count = 0;
+  for (const Batch& batch : DataLoader(data, {.batch_size = kEvalBatch})) {
+    const LossTerms terms = model.loss_terms(batch.inputs, &gen);
+    const double n = static_cast<double>(batch.inputs.size(0));
+    if (totals.empty())
+      for (const auto& [name, value] : terms) totals.push_back({name, 0.0});
+    for (size_t i = 0; i < terms.size(); ++i) totals[i].second += terms[i].second.item<double>() * n;
+    count += batch.inputs.size(0);
+  }
+  for (auto& t : totals) t.second /= static_cast<double>(count);
+  model.module().train();
+  return totals;
+}
+
+// Flat [n, H*W] images as [n, 1, H, W] for a grid.
+Tensor as_images(const Tensor& flat, const DataSplits& data) {
+  return reshape(flat, {flat.size(0), 1, data.image_height, data.image_width});
+}
+
+void write_pictures(Run& run) {
+  if (run.data->image_height == 0) return;
+  NoGradGuard no_grad;
+  run.model->module().eval();
+  char name[32];
+  std::snprintf(name, sizeof name, "epoch_%03lld.png", static_cast<long long>(run.epoch));
+  Generator gen(picture_seed(run.config));
+  const int64_t n = run.config.samples;
+  io::save_image_grid((run.dir / "samples" / name).string(), as_images(run.model->sample(n, &gen), *run.data), 8);
+  // Reconstructions: rows of inputs above rows of their reconstructions.
+  const int64_t half = std::max<int64_t>(1, std::min(n / 2, run.data->validation.size()));
+  const Tensor x = narrow(run.data->validation.inputs(), 0, 0, half);
+  const Tensor both = cat({x, run.model->reconstruct(x)}, 0);
+  io::save_image_grid((run.dir / "reconstructions" / name).string(), as_images(both, *run.data), 8);
+  run.model->module().train();
+}
+
+std::vector<std::string> metric_columns(const Trainable& model) {
+  std::vector<std::string> columns{"step", "epoch", "wall_time_s"};
+  for (const auto& name : model.loss_names()) columns.push_back(name);
+  columns.push_back("lr");
+  for (const auto& name : model.loss_names()) columns.push_back("val_" + name);
+  return columns;
+}
+
+void write_curves(const Run& run) {
+  const MetricsTable table = read_metrics_csv(run.dir / "metrics.csv");
+  const std::vector<double>& steps = table.column("step");
+  CurveSeries train{"training loss", {}, {}, "#1f77b4", CurveStyle::Line};
+  CurveSeries val{"validation loss", {}, {}, "#d62728", CurveStyle::Markers};
+  for (size_t r = 0; r < table.rows(); ++r) {
+    if (const double v = table.column("loss")[r]; !std::isnan(v)) train.x.push_back(steps[r]), train.y.push_back(v);
+    if (const double v = table.column("val_loss")[r]; !std::isnan(v)) val.x.push_back(steps[r]), val.y.push_back(v);
+  }
+  std::vector<CurveSeries> series;
+  if (!train.x.empty()) series.push_back(train);
+  if (!val.x.empty()) series.push_back(val);
+  if (series.empty()) return;
+  write_loss_curves_svg((run.dir / "curves.svg").string(), run.config.model + " on " + run.config.data, series,
+                        {.x_label = "step", .y_label = "loss per example (nats)", .log_y = true});
+}
+
+TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
+  std::ostream& out = options.log ? *options.log : std::cout;  // tests capture it
+  SigintScope sigint;
+  const int64_t steps_per_epoch = run.loader->num_batches();
+  MetricsLog metrics = resuming ? MetricsLog::resume(run.dir / "metrics.csv", metric_columns(*run.model), run.global_step)
+                                : MetricsLog(run.dir / "metrics.csv", metric_columns(*run.model));
+  ProgressOptions progress_options{.out = &out, .terminal = std::nullopt, .log_every = run.config.log_every};
+  if (options.log) progress_options.terminal = false;
+  ProgressReporter progress(run.config.epochs, steps_per_epoch, progress_options);
+  const auto start = std::chrono::steady_clock::now();
+  auto wall = [&] {
+    return run.wall_time + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  TrainResult result;
+
+  auto stop_here = [&] {
+    save(run, "latest", wall());
+    progress.finish();
+    progress.message(detail::concat("stopped at step ", run.global_step, " (epoch ", run.epoch + 1, ", batch ",
+                                    run.step_in_epoch, " of ", steps_per_epoch,
+                                    "); continue with: strata train --resume ", run.dir.string()));
+    result.interrupted = true;
+  };
+  auto should_stop = [&] {
+    return stop_requested.load() || (options.stop_after_steps > 0 && run.global_step >= options.stop_after_steps);
+  };
+
+  while (run.epoch < run.config.epochs && !result.interrupted) {
+    if (should_stop()) {
+      stop_here();
+      break;
+    }
+    if (run.step_in_epoch == 0) run.loader->start_epoch();
+    BatchPrefetcher batches(*run.loader, run.step_in_epoch, steps_per_epoch);
+    for (int64_t i = run.step_in_epoch; i < steps_per_epoch; ++i) {
+      // Not before the first batch of an epoch: a checkpoint there could not tell a started epoch
+      // from one still to start (the top of the epoch loop covers that moment).
+      if (i > 0 && should_stop()) {
+        stop_here();
+        break;
+      }
+      const Batch batch = *batches.next();
+      run.adam->zero_grad();
+      const LossTerms terms = run.model->loss_terms(batch.inputs, &run.noise);
+      terms[0].second.backward();
+      run.adam->step();
+      ++run.global_step;
+      run.step_in_epoch = i + 1;
+      std::map<std::string, double> row{{"step", static_cast<double>(run.global_step)},
+                                        {"epoch", static_cast<double>(run.epoch + 1)},
+                                        {"wall_time_s", wall()},
+                                        {"lr", run.adam->lr()}};
+      std::vector<std::pair<std::string, double>> shown;
+      for (const auto& [name, value] : terms) {
+        row[name] = value.item<double>();
+        shown.push_back({name, row[name]});
+      }
+      metrics.append(row);
+      progress.update(run.epoch + 1, run.step_in_epoch, batch.inputs.size(0), shown);
+    }
+    if (result.interrupted) break;
+    progress.finish();
+
+    const auto val = evaluate(*run.model, run.data->validation, eval_seed(run.config));
+    ++run.epoch;
+    run.step_in_epoch = 0;
+    std::map<std::string, double> row{{"step", static_cast<double>(run.global_step)},
+                                      {"epoch", static_cast<double>(run.epoch)},
+                                      {"wall_time_s", wall()}};
+    std::string line = detail::concat("epoch ", run.epoch, "/", run.config.epochs, " validation:");
+    for (const auto& [name, value] : val) {
+      row["val_" + name] = value;
+      line += " " + name + " " + format_metric(value);
+    }
+    progress.message(line);
+    metrics.append(row);
+    write_pictures(run);
+    const double val_loss = val.front().second;
+    const bool improved = val_loss < run.best_validation;
+    if (improved) run.best_validation = val_loss;
+    save(run, "latest", wall());
+    if (improved) save(run, "best", wall());
+    write_curves(run);
+  }
+  result.global_step = run.global_step;
+  result.epochs_completed = run.epoch;
+  result.best_validation_loss = run.best_validation;
+  return result;
+}
+
+}  // namespace
+
+TrainResult train_run(const RunConfig& config, const TrainOptions& options) {
+  const fs::path dir = config.out;
+  STRATA_CHECK(!fs::exists(dir / "config.json"), "train: ", dir.string(),
+               " already holds a run; continue it with --resume ", dir.string(), " or choose another --out");
+  Run run;
+  build(run, config, dir, options.threads);
+  for (const char* sub : {"checkpoints", "samples", "reconstructions"}) fs::create_directories(dir / sub);
+  write_text_atomically(dir / "config.json", to_json(config).dump(2) + "\n");
+  return train_loop(run, options, false);
+}
+
+TrainResult resume_run(const std::string& run_dir, std::optional<int64_t> epochs, const TrainOptions& options) {
+  const fs::path dir = run_dir;
+  const fs::path latest = dir / "checkpoints" / "latest.safetensors";
+  STRATA_CHECK(fs::exists(latest), "resume: ", latest.string(), " does not exist (nothing to resume in ", run_dir, ")");
+  RunConfig config = load_config((dir / "config.json").string());
+  if (epochs) {
+    config.epochs = *epochs;
+    write_text_atomically(dir / "config.json", to_json(config).dump(2) + "\n");
+  }
+  Run run;
+  build(run, config, dir, options.threads);
+  const Metadata meta = load_checkpoint(latest, run.model->module(), run.adam.get(), {{"noise", &run.noise}},
+                                        {{"train", run.loader.get()}});
+  run.epoch = static_cast<int64_t>(number(meta, "epoch"));
+  run.step_in_epoch = static_cast<int64_t>(number(meta, "step_in_epoch"));
+  run.global_step = static_cast<int64_t>(number(meta, "global_step"));
+  run.best_validation = number(meta, "best_validation_loss");
+  run.wall_time = number(meta, "wall_time_s");
+  return train_loop(run, options, true);
+}
+
+namespace {
+// A run's model with the weights of one of its checkpoints, for sampling and evaluation.
+struct LoadedRun {
+  RunConfig config;
+  std::optional<DataSplits> data;
+  std::unique_ptr<Trainable> model;
+};
+
+LoadedRun load_run(const std::string& run_dir, const std::string& which) {
+  const fs::path dir = run_dir;
+  LoadedRun r;
+  r.config = load_config((dir / "config.json").string());
+  r.data = load_data(r.config);
+  r.model = make_model(r.config, r.data->train.inputs().size(1));
+  const fs::path path = dir / "checkpoints" / (which + ".safetensors");
+  STRATA_CHECK(fs::exists(path), "no checkpoint ", path.string());
+  load_checkpoint(path, r.model->module(), nullptr, {}, {});
+  r.model->module().eval();
+  return r;
+}
+}  // namespace
+
+std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out) {
+  STRATA_CHECK(n >= 1 && n <= 1024, "sample: n must be in 1..1024, got ", n);
+  LoadedRun r = load_run(run_dir, "best");
+  STRATA_CHECK(r.data->image_height > 0, "sample: dataset ", r.config.data, " does not hold images");
+  NoGradGuard no_grad;
+  Generator gen(seed);
+  const std::string path = out.empty() ? (fs::path(run_dir) / "samples" / "sample.png").string() : out;
+  io::save_image_grid(path, as_images(r.model->sample(n, &gen), *r.data), 8);
+  return path;
+}
+
+std::vector<std::pair<std::string, double>> evaluate_run(const std::string& run_dir, const std::string& which) {
+  LoadedRun r = load_run(run_dir, which);
+  return evaluate(*r.model, r.data->validation, eval_seed(r.config));
+}
+
+}  // namespace strata::training

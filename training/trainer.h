@@ -1,0 +1,46 @@
+// A training run as the strata command performs it, leaving a run folder behind:
+//
+//   RUN/config.json                 the fully resolved settings (strata train --config repeats the run)
+//   RUN/metrics.csv                 one row per step (train terms, lr) and per epoch (validation terms)
+//   RUN/checkpoints/latest.safetensors, best.safetensors (by validation loss)
+//   RUN/samples/epoch_NNN.png       prior samples;  RUN/reconstructions/epoch_NNN.png (top: inputs)
+//   RUN/curves.svg                  training and validation loss against step
+//
+// SIGINT stops the run after the current step with a checkpoint that --resume continues exactly:
+// the same batches, noise and optimizer state, hence the same numbers as an uninterrupted run.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "training/run_config.h"
+
+namespace strata::training {
+
+struct TrainOptions {
+  int threads = 0;                // overrides config.threads when positive
+  int64_t stop_after_steps = 0;   // stop (as on SIGINT) once this global step is reached; 0: never
+  std::ostream* log = nullptr;    // progress output; null: standard output
+};
+
+struct TrainResult {
+  int64_t global_step = 0;
+  int64_t epochs_completed = 0;
+  bool interrupted = false;
+  double best_validation_loss = 0.0;
+};
+
+TrainResult train_run(const RunConfig& config, const TrainOptions& options);
+// Continues RUN from checkpoints/latest.safetensors, optionally up to a new number of epochs.
+TrainResult resume_run(const std::string& run_dir, std::optional<int64_t> epochs, const TrainOptions& options);
+
+// Draws n samples from RUN's best checkpoint into a PNG grid; returns the file written.
+std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out);
+// Validation loss terms of RUN's "best" or "latest" checkpoint.
+std::vector<std::pair<std::string, double>> evaluate_run(const std::string& run_dir, const std::string& which);
+
+}  // namespace strata::training
