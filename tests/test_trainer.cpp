@@ -104,7 +104,7 @@ TEST_CASE("a training run leaves a complete run folder", "[trainer]") {
   REQUIRE(t.rows() == 16 + 2);  // a row per step and per epoch's validation
   REQUIRE(t.has("reconstruction"));
   REQUIRE(t.has("val_kl"));
-  REQUIRE(log.str().find("validation") != std::string::npos);
+  REQUIRE(log.str().find("epoch 2/2 validation: loss") != std::string::npos);
   // A second run into the same folder is refused rather than mixed in.
   require_error([&] { train_run(c, {.log = &log}); }, {"already holds a run", "--resume"});
   // eval reads the best checkpoint back and reproduces the last validation loss of a 2-epoch run

@@ -61,7 +61,7 @@ std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim
 
 DataSplits load_data(const RunConfig& config) {
   if (config.data == "fashion-mnist") {
-    return {first_rows(load_fashion_mnist("train"), config.limit_train), load_fashion_mnist("test"), 28, 28};
+    return {first_rows(load_fashion_mnist("train"), config.limit_train), load_fashion_mnist("test"), 28, 28, "test"};
   }
   const std::string prefix = "tensors:";
   STRATA_CHECK(config.data.rfind(prefix, 0) == 0, "unknown dataset \"", config.data, "\"");
@@ -76,7 +76,8 @@ DataSplits load_data(const RunConfig& config) {
   const Tensor validation = val != file.tensors.end() ? val->second : train->second;
   STRATA_CHECK(validation.dim() == 2 && validation.size(1) == train->second.size(1), "dataset ", path,
                ": \"validation\" must be [M, ", train->second.size(1), "], got ", shape_str(validation.shape()));
-  return {first_rows(TensorDataset(train->second), config.limit_train), TensorDataset(validation), 0, 0};
+  return {first_rows(TensorDataset(train->second), config.limit_train), TensorDataset(validation), 0, 0,
+          val != file.tensors.end() ? "validation" : "validation (= train)"};
 }
 
 }  // namespace strata::training

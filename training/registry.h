@@ -28,6 +28,7 @@ struct DataSplits {
   TensorDataset train;
   TensorDataset validation;
   int64_t image_height = 0, image_width = 0;  // for picture grids; 0 when the data are not images
+  std::string validation_name = "validation";  // what the held-out split is, for messages
 };
 // config.data: "fashion-mnist" (validation = its test split) or "tensors:FILE.safetensors"
 // (tensors "train" and optionally "validation", float32 [N, D]).

@@ -245,7 +245,7 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
     std::map<std::string, double> row{{"step", static_cast<double>(run.global_step)},
                                       {"epoch", static_cast<double>(run.epoch)},
                                       {"wall_time_s", wall()}};
-    std::string line = detail::concat("epoch ", run.epoch, "/", run.config.epochs, " validation:");
+    std::string line = detail::concat("epoch ", run.epoch, "/", run.config.epochs, " ", run.data->validation_name, ":");
     for (const auto& [name, value] : val) {
       row["val_" + name] = value;
       line += " " + name + " " + format_metric(value);
