@@ -495,3 +495,50 @@ TEST_CASE("init functions draw from the documented distributions", "[nn]") {
   Tensor ints = from_vector(std::vector<int64_t>{1, 2}, {2});
   require_error([&] { init::ones_(ints); }, {"constant_", "int64"});
 }
+
+TEST_CASE("Conv2d computes a cross-correlation plus bias and has PyTorch's default init", "[nn]") {
+  Conv2d conv(1, 1, {2, 2});
+  set_values(conv.weight, {1, 2, 3, 4});
+  set_values(conv.bias, {0.5});
+  Tensor x = tensor32({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3});
+  require_values(conv.forward(x), {37.5, 47.5, 67.5, 77.5});
+
+  Generator gen(14);
+  Conv2d strided(4, 8, {3, 3}, {.stride = {2, 2}, .padding = {1, 1}, .groups = 2}, &gen);
+  REQUIRE(strided.weight.shape() == Shape{8, 2, 3, 3});
+  REQUIRE(strided.forward(zeros({2, 4, 8, 8})).shape() == Shape{2, 8, 4, 4});
+  const double bound = 1.0 / std::sqrt(18.0);  // fan_in = (4 / 2) * 3 * 3
+  for (double v : strided.weight.to_vector<double>()) REQUIRE(std::abs(v) <= bound);
+  for (double v : strided.bias.to_vector<double>()) REQUIRE(std::abs(v) <= bound);
+  REQUIRE_FALSE(Conv2d(2, 2, {1, 1}, {.bias = false}).bias.defined());
+
+  require_error([&] { strided.forward(zeros({2, 3, 8, 8})); }, {"Conv2d", "[N, 4, H, W]", "[2, 3, 8, 8]"});
+  require_error([&] { Conv2d(3, 4, {3, 3}, {.groups = 2}); }, {"Conv2d", "groups (2)"});
+  require_error([&] { Conv2d(3, 4, {0, 3}); }, {"Conv2d", "kernel_size"});
+}
+
+TEST_CASE("ConvTranspose2d scatters each input through the kernel; gradcheck of both conv layers", "[nn]") {
+  ConvTranspose2d deconv(1, 1, {2, 2});
+  set_values(deconv.weight, {1, 2, 3, 4});
+  set_values(deconv.bias, {1.0});
+  // Input [1, 2] spreads x0 * W over columns 0-1 and x1 * W over columns 1-2.
+  require_values(deconv.forward(tensor32({1, 2}, {1, 1, 1, 2})), {2, 5, 5, 4, 11, 9});
+
+  Generator gen(15);
+  ConvTranspose2d up(2, 3, {4, 4}, {.stride = {2, 2}, .padding = {1, 1}}, &gen);
+  REQUIRE(up.weight.shape() == Shape{2, 3, 4, 4});
+  REQUIRE(up.forward(zeros({1, 2, 5, 5})).shape() == Shape{1, 3, 10, 10});
+  const double bound = 1.0 / std::sqrt(48.0);  // PyTorch's fan_in here is size(1) * kH * kW
+  for (double v : up.weight.to_vector<double>()) REQUIRE(std::abs(v) <= bound);
+  require_error([&] { up.forward(zeros({1, 3, 5, 5})); }, {"ConvTranspose2d", "[N, 2, H, W]"});
+  require_error([&] { ConvTranspose2d(2, 3, {3, 3}, {.output_padding = {1, 1}}); },
+                {"ConvTranspose2d", "output_padding"});
+
+  Conv2d conv(4, 2, {3, 3}, {.stride = {2, 1}, .padding = {1, 0}, .groups = 2}, &gen);
+  conv.to(DType::Float64);
+  require_gradcheck([&](const std::vector<Tensor>& in) { return conv.forward(in[0]); },
+                    {leaf64({2, 4, 5, 4}, 150), conv.weight, conv.bias});
+  up.to(DType::Float64);
+  require_gradcheck([&](const std::vector<Tensor>& in) { return up.forward(in[0]); },
+                    {leaf64({1, 2, 3, 3}, 151), up.weight, up.bias});
+}
