@@ -2,30 +2,19 @@
 // each gemm runs single-threaded inside (OpenBLAS's own threads lose to this on batched small
 // products: see cpu_gemm.cpp). conv2d's backward-data pass (gemm + col2im) is also
 // conv_transpose2d's forward, and conv2d's forward is conv_transpose2d's backward-data pass.
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
+#include "backends/cpu/blas.h"
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/dtype_dispatch.h"
 #include "backends/cpu/parallel.h"
 #include "core/error.h"
 
 namespace strata {
 
 namespace {
-
-template <class T>
-void gemm_serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-                 int64_t ldb, T beta, T* c, int64_t ldc) {
-  const auto opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, opa, opb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  } else {
-    cblas_dgemm(CblasRowMajor, opa, opb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
-}
 
 // Geometry of one group of one sample.
 struct Geometry {
@@ -111,7 +100,7 @@ void forward_typed(const Conv2dParams& p, const T* x, const T* w, const T* bias,
           for (int64_t c = 0; c < g.cout; ++c) std::fill(og + c * g.col_cols(), og + (c + 1) * g.col_cols(), bias[grp * g.cout + c]);
           beta = 1;
         }
-        gemm_serial<T>(false, false, g.cout, g.col_cols(), g.col_rows(), T(1), w + grp * w_group, g.col_rows(), cols,
+        cpu::gemm_rowmajor<T>(false, false, g.cout, g.col_cols(), g.col_rows(), T(1), w + grp * w_group, g.col_rows(), cols,
                        g.col_cols(), beta, og, g.col_cols());
       }
   });
@@ -130,11 +119,11 @@ void backward_input_typed(const Conv2dParams& p, const T* grad_out, const T* w, 
         T* xg = grad_x + n * x_sample + grp * g.cin * g.h * g.w;
         const T* og = grad_out + n * out_sample + grp * g.cout * g.oh * g.ow;
         if (is_pointwise(g)) {  // the column matrix is grad_x itself
-          gemm_serial<T>(true, false, g.col_rows(), g.col_cols(), g.cout, T(1), w + grp * w_group, g.col_rows(), og,
+          cpu::gemm_rowmajor<T>(true, false, g.col_rows(), g.col_cols(), g.cout, T(1), w + grp * w_group, g.col_rows(), og,
                          g.col_cols(), T(0), xg, g.col_cols());
           continue;
         }
-        gemm_serial<T>(true, false, g.col_rows(), g.col_cols(), g.cout, T(1), w + grp * w_group, g.col_rows(), og,
+        cpu::gemm_rowmajor<T>(true, false, g.col_rows(), g.col_cols(), g.cout, T(1), w + grp * w_group, g.col_rows(), og,
                        g.col_cols(), T(0), col.data(), g.col_cols());
         std::fill(xg, xg + g.cin * g.h * g.w, T(0));
         col2im(g, col.data(), xg);
@@ -167,7 +156,7 @@ void backward_weight_typed(const Conv2dParams& p, const T* x, const T* grad_out,
             cols = col.data();
           }
           // dW_g += dOut_g [cout, OH*OW] @ col^T [OH*OW, cin*kh*kw]
-          gemm_serial<T>(false, true, g.cout, g.col_rows(), g.col_cols(), T(1), og, g.col_cols(), cols, g.col_cols(),
+          cpu::gemm_rowmajor<T>(false, true, g.cout, g.col_rows(), g.col_cols(), T(1), og, g.col_cols(), cols, g.col_cols(),
                          T(1), acc.data() + grp * w_group, g.col_rows());
         }
     }
@@ -188,21 +177,11 @@ void backward_weight_typed(const Conv2dParams& p, const T* x, const T* grad_out,
   }
 }
 
-template <class Fn>
-void visit_float(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case DType::Float32: return fn(float{});
-    case DType::Float64: return fn(double{});
-    default: break;
-  }
-  throw Error(detail::concat(op, ": dtype ", dtype_name(dtype), " is not supported (float32 and float64 only)"));
-}
-
 }  // namespace
 
 void CpuBackend::conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias,
                                 void* out) {
-  visit_float(dtype, "conv2d", [&](auto tag) {
+  cpu::visit_floating(dtype, "conv2d", [&](auto tag) {
     using T = decltype(tag);
     forward_typed<T>(p, static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias),
                      static_cast<T*>(out));
@@ -211,7 +190,7 @@ void CpuBackend::conv2d_forward(DType dtype, const Conv2dParams& p, const void* 
 
 void CpuBackend::conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* grad_out, const void* w,
                                        void* grad_x) {
-  visit_float(dtype, "conv2d backward", [&](auto tag) {
+  cpu::visit_floating(dtype, "conv2d backward", [&](auto tag) {
     using T = decltype(tag);
     backward_input_typed<T>(p, static_cast<const T*>(grad_out), static_cast<const T*>(w), static_cast<T*>(grad_x));
   });
@@ -219,7 +198,7 @@ void CpuBackend::conv2d_backward_input(DType dtype, const Conv2dParams& p, const
 
 void CpuBackend::conv2d_backward_weight(DType dtype, const Conv2dParams& p, const void* x, const void* grad_out,
                                         void* grad_w, void* grad_bias) {
-  visit_float(dtype, "conv2d backward", [&](auto tag) {
+  cpu::visit_floating(dtype, "conv2d backward", [&](auto tag) {
     using T = decltype(tag);
     backward_weight_typed<T>(p, static_cast<const T*>(x), static_cast<const T*>(grad_out), static_cast<T*>(grad_w),
                              static_cast<T*>(grad_bias));

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/dtype_dispatch.h"
 #include "backends/cpu/strided_loop.h"
 #include "core/error.h"
 
@@ -16,17 +17,6 @@ namespace {
 
 using cpu::kElementwiseGrain;
 using cpu::StridedLoop;
-
-// Calls fn(T{}) with T the C++ type of `dtype`.
-template <class Fn>
-void visit_dtype(DType dtype, Fn&& fn) {
-  switch (dtype) {
-    case DType::Float32: fn(float{}); return;
-    case DType::Float64: fn(double{}); return;
-    case DType::Int64: fn(int64_t{}); return;
-    case DType::Bool: fn(bool{}); return;
-  }
-}
 
 template <class O, class I, class F>
 void map1(const View& in, const View& out, F f) {
@@ -246,7 +236,7 @@ void binary_typed(BinaryOp op, const View& a, const View& b, const View& out, do
 }  // namespace
 
 void CpuBackend::fill(const View& out, double value) {
-  visit_dtype(out.dtype, [&](auto tag) {
+  cpu::visit_any(out.dtype, [&](auto tag) {
     using T = decltype(tag);
     const T v = static_cast<T>(value);
     const View* views[1] = {&out};
@@ -264,9 +254,9 @@ void CpuBackend::copy(const View& src, const View& dst) {
     std::memcpy(dst.data, src.data, static_cast<size_t>(src.numel()) * dtype_size(src.dtype));
     return;
   }
-  visit_dtype(dst.dtype, [&](auto out_tag) {
+  cpu::visit_any(dst.dtype, [&](auto out_tag) {
     using O = decltype(out_tag);
-    visit_dtype(src.dtype, [&](auto in_tag) {
+    cpu::visit_any(src.dtype, [&](auto in_tag) {
       using I = decltype(in_tag);
       map1<O, I>(src, dst, [](I x) { return static_cast<O>(x); });
     });
@@ -278,7 +268,7 @@ void CpuBackend::unary(UnaryOp op, const View& in, const View& out, double p0, d
     STRATA_CHECK(in.dtype == DType::Bool, "logical_not: expects bool, got ", dtype_name(in.dtype));
     return map1<bool, bool>(in, out, [](bool x) { return !x; });
   }
-  visit_dtype(in.dtype, [&](auto tag) {
+  cpu::visit_any(in.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
       unsupported("unary", static_cast<int>(op), in.dtype);
@@ -289,11 +279,11 @@ void CpuBackend::unary(UnaryOp op, const View& in, const View& out, double p0, d
 }
 
 void CpuBackend::binary(BinaryOp op, const View& a, const View& b, const View& out, double p0) {
-  visit_dtype(a.dtype, [&](auto tag) { binary_typed<decltype(tag)>(op, a, b, out, p0); });
+  cpu::visit_any(a.dtype, [&](auto tag) { binary_typed<decltype(tag)>(op, a, b, out, p0); });
 }
 
 void CpuBackend::where(const View& cond, const View& a, const View& b, const View& out) {
-  visit_dtype(out.dtype, [&](auto tag) {
+  cpu::visit_any(out.dtype, [&](auto tag) {
     using T = decltype(tag);
     const View* views[4] = {&out, &cond, &a, &b};
     StridedLoop<4> loop(views);

@@ -1,8 +1,7 @@
 // Matrix products on OpenBLAS. Transposed operands are passed as BLAS transpose flags, never
 // copied. A batch of small products runs in parallel over the batch with single-threaded
 // OpenBLAS calls; a single or large product lets OpenBLAS use its own threads.
-#include <cblas.h>
-
+#include "backends/cpu/blas.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
 #include "core/error.h"
@@ -19,17 +18,6 @@ namespace {
 constexpr int64_t kHugeGemmMacs = int64_t{1} << 26;
 
 template <class T>
-void gemm_one(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-              int64_t ldb, T beta, T* c, int64_t ldc) {
-  const auto opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>) {
-    cblas_sgemm(CblasRowMajor, opa, opb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  } else {
-    cblas_dgemm(CblasRowMajor, opa, opb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
-}
-
-template <class T>
 void gemm_typed(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a, int64_t lda,
                 int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c, int64_t ldc, int64_t sc,
                 int64_t batch) {
@@ -44,7 +32,7 @@ void gemm_typed(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
     return;
   }
   auto one = [&](int64_t i) {
-    gemm_one<T>(ta, tb, m, n, k, static_cast<T>(alpha), pa + i * sa, lda, pb + i * sb, ldb, static_cast<T>(beta),
+    cpu::gemm_rowmajor<T>(ta, tb, m, n, k, static_cast<T>(alpha), pa + i * sa, lda, pb + i * sb, ldb, static_cast<T>(beta),
                 pc + i * sc, ldc);
   };
   if (batch > 1 && m * n * k < kHugeGemmMacs) {

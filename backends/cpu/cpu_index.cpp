@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/dtype_dispatch.h"
 #include "backends/cpu/parallel.h"
 #include "core/error.h"
 
@@ -11,16 +12,6 @@ namespace {
 
 void check_index(const char* op, int64_t value, int64_t size) {
   STRATA_CHECK(value >= 0 && value < size, op, ": index ", value, " is out of range for a dimension of size ", size);
-}
-
-template <class Fn>
-void visit_all(DType dtype, Fn&& fn) {
-  switch (dtype) {
-    case DType::Float32: return fn(float{});
-    case DType::Float64: return fn(double{});
-    case DType::Int64: return fn(int64_t{});
-    case DType::Bool: return fn(bool{});
-  }
 }
 
 }  // namespace
@@ -43,7 +34,7 @@ void CpuBackend::index_select(const View& in, int64_t outer, int64_t in_dim, int
 void CpuBackend::index_add(const View& grad_out, int64_t outer, int64_t in_dim, int64_t inner, const int64_t* index,
                            int64_t n, const View& grad_in) {
   for (int64_t j = 0; j < n; ++j) check_index("index_add", index[j], in_dim);
-  visit_all(grad_out.dtype, [&](auto tag) {
+  cpu::visit_any(grad_out.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
       throw Error("index_add: bool is not supported");
@@ -67,7 +58,7 @@ void CpuBackend::gather(const View& in, int64_t outer, int64_t in_dim, int64_t i
                         const View& out) {
   const int64_t total = outer * n * inner;
   for (int64_t i = 0; i < total; ++i) check_index("gather", index[i], in_dim);
-  visit_all(in.dtype, [&](auto tag) {
+  cpu::visit_any(in.dtype, [&](auto tag) {
     using T = decltype(tag);
     const T* x = in.ptr<T>();
     T* y = out.ptr<T>();
@@ -84,7 +75,7 @@ void CpuBackend::scatter_add(const View& grad_out, int64_t outer, int64_t in_dim
                              int64_t n, const View& grad_in) {
   const int64_t total = outer * n * inner;
   for (int64_t i = 0; i < total; ++i) check_index("scatter_add", index[i], in_dim);
-  visit_all(grad_out.dtype, [&](auto tag) {
+  cpu::visit_any(grad_out.dtype, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) {
       throw Error("scatter_add: bool is not supported");

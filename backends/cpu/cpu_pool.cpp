@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/dtype_dispatch.h"
 #include "backends/cpu/parallel.h"
 #include "core/error.h"
 
@@ -10,23 +11,13 @@ namespace strata {
 
 namespace {
 
-template <class Fn>
-void visit_float(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case DType::Float32: return fn(float{});
-    case DType::Float64: return fn(double{});
-    default: break;
-  }
-  throw Error(detail::concat(op, ": dtype ", dtype_name(dtype), " is not supported (float32 and float64 only)"));
-}
-
 // Planes per task so that each task has a few thousand elements of work.
 int64_t plane_grain(int64_t plane_size) { return std::max<int64_t>(1, 4096 / std::max<int64_t>(plane_size, 1)); }
 
 }  // namespace
 
 void CpuBackend::max_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* out, int64_t* indices) {
-  visit_float(dtype, "max_pool2d", [&](auto tag) {
+  cpu::visit_floating(dtype, "max_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const T* in = static_cast<const T*>(x);
     T* o = static_cast<T*>(out);
@@ -59,7 +50,7 @@ void CpuBackend::max_pool2d_forward(DType dtype, const Pool2dParams& p, const vo
 
 void CpuBackend::max_pool2d_backward(DType dtype, const Pool2dParams& p, const void* grad_out, const int64_t* indices,
                                      void* grad_x) {
-  visit_float(dtype, "max_pool2d backward", [&](auto tag) {
+  cpu::visit_floating(dtype, "max_pool2d backward", [&](auto tag) {
     using T = decltype(tag);
     const T* g = static_cast<const T*>(grad_out);
     T* gx = static_cast<T*>(grad_x);
@@ -78,7 +69,7 @@ void CpuBackend::max_pool2d_backward(DType dtype, const Pool2dParams& p, const v
 }
 
 void CpuBackend::avg_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* out) {
-  visit_float(dtype, "avg_pool2d", [&](auto tag) {
+  cpu::visit_floating(dtype, "avg_pool2d", [&](auto tag) {
     using T = decltype(tag);
     const T* in = static_cast<const T*>(x);
     T* o = static_cast<T*>(out);
@@ -107,7 +98,7 @@ void CpuBackend::avg_pool2d_forward(DType dtype, const Pool2dParams& p, const vo
 }
 
 void CpuBackend::avg_pool2d_backward(DType dtype, const Pool2dParams& p, const void* grad_out, void* grad_x) {
-  visit_float(dtype, "avg_pool2d backward", [&](auto tag) {
+  cpu::visit_floating(dtype, "avg_pool2d backward", [&](auto tag) {
     using T = decltype(tag);
     const T* g = static_cast<const T*>(grad_out);
     T* gx = static_cast<T*>(grad_x);
@@ -138,7 +129,7 @@ void CpuBackend::avg_pool2d_backward(DType dtype, const Pool2dParams& p, const v
 
 void CpuBackend::upsample_nearest2d_forward(DType dtype, int64_t nc, int64_t h, int64_t w, int64_t sh, int64_t sw,
                                             const void* x, void* out) {
-  visit_float(dtype, "upsample_nearest2d", [&](auto tag) {
+  cpu::visit_floating(dtype, "upsample_nearest2d", [&](auto tag) {
     using T = decltype(tag);
     const T* in = static_cast<const T*>(x);
     T* o = static_cast<T*>(out);
@@ -156,7 +147,7 @@ void CpuBackend::upsample_nearest2d_forward(DType dtype, int64_t nc, int64_t h, 
 
 void CpuBackend::upsample_nearest2d_backward(DType dtype, int64_t nc, int64_t h, int64_t w, int64_t sh, int64_t sw,
                                              const void* grad_out, void* grad_x) {
-  visit_float(dtype, "upsample_nearest2d backward", [&](auto tag) {
+  cpu::visit_floating(dtype, "upsample_nearest2d backward", [&](auto tag) {
     using T = decltype(tag);
     const T* g = static_cast<const T*>(grad_out);
     T* gx = static_cast<T*>(grad_x);

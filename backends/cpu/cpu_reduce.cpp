@@ -9,6 +9,7 @@
 #include <tbb/parallel_reduce.h>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/dtype_dispatch.h"
 #include "backends/cpu/parallel.h"
 #include "core/error.h"
 
@@ -202,45 +203,24 @@ void softmax_backward_typed(const View& grad_out, const View& yv, const View& gr
   });
 }
 
-template <class Fn>
-void visit_numeric(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case DType::Float32: return fn(float{});
-    case DType::Float64: return fn(double{});
-    case DType::Int64: return fn(int64_t{});
-    case DType::Bool: break;
-  }
-  throw Error(detail::concat(op, ": dtype ", dtype_name(dtype), " is not supported"));
-}
-
-template <class Fn>
-void visit_floating(DType dtype, const char* op, Fn&& fn) {
-  switch (dtype) {
-    case DType::Float32: return fn(float{});
-    case DType::Float64: return fn(double{});
-    default: break;
-  }
-  throw Error(detail::concat(op, ": dtype ", dtype_name(dtype), " is not supported (floating point only)"));
-}
-
 }  // namespace
 
 void CpuBackend::reduce(ReduceOp op, const View& in, uint32_t dim_mask, const View& out) {
-  visit_numeric(in.dtype, "reduce", [&](auto tag) { reduce_typed<decltype(tag)>(op, in, dim_mask, out); });
+  cpu::visit_numeric(in.dtype, "reduce", [&](auto tag) { reduce_typed<decltype(tag)>(op, in, dim_mask, out); });
 }
 
 void CpuBackend::arg_reduce(bool is_max, const View& in, int dim, const View& values, const View& indices) {
-  visit_numeric(in.dtype, is_max ? "max" : "min",
+  cpu::visit_numeric(in.dtype, is_max ? "max" : "min",
                 [&](auto tag) { arg_reduce_typed<decltype(tag)>(is_max, in, dim, values, indices); });
 }
 
 void CpuBackend::softmax(const View& in, const View& out, bool log) {
-  visit_floating(in.dtype, log ? "log_softmax" : "softmax",
+  cpu::visit_floating(in.dtype, log ? "log_softmax" : "softmax",
                  [&](auto tag) { softmax_typed<decltype(tag)>(in, out, log); });
 }
 
 void CpuBackend::softmax_backward(const View& grad_out, const View& y, const View& grad_in, bool log) {
-  visit_floating(y.dtype, log ? "log_softmax backward" : "softmax backward",
+  cpu::visit_floating(y.dtype, log ? "log_softmax backward" : "softmax backward",
                  [&](auto tag) { softmax_backward_typed<decltype(tag)>(grad_out, y, grad_in, log); });
 }
 
