@@ -105,11 +105,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
                gx = Tensor::empty(X.shape(), X.dtype(), X.device());
                be.conv2d_backward_input(X.dtype(), p, gc.raw_data(), W.raw_data(), gx.raw_data());
              }
-             if (need[1]) {
+             if (need[1]) {  // the kernel sums the bias gradient in the same pass over grad_out
                gw = Tensor::empty(W.shape(), W.dtype(), W.device());
-               be.conv2d_backward_weight(X.dtype(), p, X.raw_data(), gc.raw_data(), gw.raw_data(), nullptr);
+               if (need[2]) gb = Tensor::empty({p.out_channels}, W.dtype(), W.device());
+               be.conv2d_backward_weight(X.dtype(), p, X.raw_data(), gc.raw_data(), gw.raw_data(),
+                                         need[2] ? gb.raw_data() : nullptr);
+             } else if (need[2]) {
+               gb = bias_grad(gc);
              }
-             if (need[2]) gb = bias_grad(gc);
              return {gx, gw, gb};
            });
   }

@@ -127,6 +127,78 @@ TEST_CASE("conv2d and conv_transpose2d gradients match finite differences", "[co
       {x, w, b});
 }
 
+TEST_CASE("conv2d gradients over a batch that spans several weight-gradient chunks", "[conv]") {
+  // 11 samples split into the kernel's 8 chunks of uneven size; every config of the forward table.
+  for (const ConvCase& c : kCases) {
+    const Tensor x = leaf64({11, c.cin, std::min<int64_t>(c.h, 5), std::min<int64_t>(c.w, 5)}, 10);
+    const Tensor w = leaf64({c.cout, c.cin / c.groups, c.kh, c.kw}, 11);
+    const Tensor b = leaf64({c.cout}, 12);
+    require_gradcheck(
+        [&](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], c.stride, c.padding, c.dilation, c.groups); },
+        {x, w, b});
+  }
+}
+
+TEST_CASE("conv2d bias gradient when the weight is frozen", "[conv]") {
+  // Only the bias requires grad: its gradient is the sum of the output gradient per channel.
+  Generator gen(13);
+  const Tensor x = randn({3, 2, 5, 5}, {DType::Float64}, &gen);
+  const Tensor w = randn({4, 2, 3, 3}, {DType::Float64}, &gen);
+  Tensor b = zeros({4}, {DType::Float64}).set_requires_grad(true);
+  const Tensor out = conv2d(x, w, b, {1, 1}, {1, 1});
+  const Tensor g = randn(out.shape(), {DType::Float64}, &gen);
+  sum(mul(out, g)).backward();
+  REQUIRE_FALSE(w.grad().defined());
+  require_values(b.grad(), sum(g, {0, 2, 3}).to_vector<double>(), 1e-12);
+}
+
+TEST_CASE("conv2d weight gradient does not depend on the thread count", "[conv]") {
+  // float32 sums in a different order would differ in the last bits; the kernel fixes the order.
+  Generator gen(14);
+  const Tensor x = randn({37, 8, 12, 12}, {}, &gen);
+  Tensor w = randn({16, 8, 3, 3}, {}, &gen).set_requires_grad(true);
+  Tensor b = randn({16}, {}, &gen).set_requires_grad(true);
+  const Tensor g = randn({37, 16, 6, 6}, {}, &gen);
+  auto grads = [&] {
+    w.zero_grad();
+    b.zero_grad();
+    conv2d(x, w, b, {2, 2}, {1, 1}).backward(g);
+    return std::make_pair(w.grad().to_vector<float>(), b.grad().to_vector<float>());
+  };
+  const int threads = get_num_threads();
+  set_num_threads(1);
+  const auto serial = grads();
+  set_num_threads(std::max(threads, 2));
+  const auto parallel = grads();
+  set_num_threads(threads);
+  REQUIRE(serial.first == parallel.first);
+  REQUIRE(serial.second == parallel.second);
+}
+
+TEST_CASE("conv_transpose2d output size follows the formula", "[conv]") {
+  struct Case {
+    int64_t h, w, kh, kw;
+    Pair stride, padding, output_padding, dilation;
+  };
+  for (const Case& c : std::vector<Case>{{7, 7, 4, 4, {2, 2}, {1, 1}, {0, 0}, {1, 1}},
+                                         {5, 3, 3, 2, {3, 2}, {1, 0}, {2, 1}, {1, 1}},
+                                         {4, 6, 3, 3, {1, 1}, {2, 1}, {1, 0}, {2, 1}},  // output_padding < dilation
+                                         {1, 1, 1, 1, {1, 1}, {0, 0}, {0, 0}, {1, 1}}}) {
+    const Tensor out = conv_transpose2d(zeros({2, 3, c.h, c.w}), zeros({3, 5, c.kh, c.kw}), Tensor(), c.stride, c.padding,
+                                        c.output_padding, 1, c.dilation);
+    const int64_t oh = (c.h - 1) * c.stride[0] - 2 * c.padding[0] + c.dilation[0] * (c.kh - 1) + c.output_padding[0] + 1;
+    const int64_t ow = (c.w - 1) * c.stride[1] - 2 * c.padding[1] + c.dilation[1] * (c.kw - 1) + c.output_padding[1] + 1;
+    REQUIRE(out.shape() == Shape{2, 5, oh, ow});
+  }
+  // output_padding beyond the stride (allowed by a larger dilation) leaves the extra rows to the taps
+  // that reach them; the gradient still checks out.
+  const Tensor x = leaf64({1, 2, 3, 3}, 15);
+  const Tensor w = leaf64({2, 2, 2, 2}, 16);
+  require_gradcheck(
+      [](const std::vector<Tensor>& in) { return conv_transpose2d(in[0], in[1], Tensor(), {1, 1}, {0, 0}, {1, 1}, 1, {2, 2}); },
+      {x, w});
+}
+
 TEST_CASE("pooling and upsampling forward on hand-computed values", "[conv]") {
   // 4x4 input 0..15
   std::vector<double> v(16);
