@@ -242,4 +242,18 @@ TEST_CASE("convolution and pooling reject bad input with clear messages", "[conv
   require_error([&] { avg_pool2d(x, {9, 2}); }, {"avg_pool2d", "kernel spans 9", "8"});
   require_error([&] { upsample_nearest2d(x, {0, 2}); }, {"upsample_nearest2d", "scale", "(0, 2)"});
   require_error([&] { max_pool2d(zeros({2, 3, 8, 8}, {DType::Int64}), {2, 2}); }, {"max_pool2d", "int64"});
+  require_error([&] { conv2d(Tensor(), zeros({4, 3, 3, 3})); }, {"conv2d", "input is undefined"});
+  require_error([&] { conv2d(x, zeros({4, 3, 3})); }, {"conv2d", "weight must be 4-D", "[4, 3, 3]"});
+  require_error([&] { conv2d(x, zeros({4, 3, 3, 3}), Tensor(), {1, 1}, {0, -1}); }, {"conv2d", "padding", "(0, -1)"});
+  require_error([&] { conv2d(x, zeros({4, 3, 3, 3}), Tensor(), {1, 1}, {0, 0}, {1, 0}); }, {"conv2d", "dilation", "(1, 0)"});
+  require_error([&] { conv2d(x, zeros({4, 3, 3, 3}), Tensor(), {1, 1}, {0, 0}, {1, 1}, 0); }, {"conv2d", "groups", "0"});
+  require_error([&] { conv2d(x, zeros({4, 3, 3, 3}, {DType::Float32}), zeros({4}, {DType::Float64})); },
+                {"conv2d", "float32", "float64"});
+  require_error([&] { conv_transpose2d(x, zeros({3, 2, 3, 3}), Tensor(), {1, 1}, {0, 0}, {0, 0}, 2); },
+                {"conv_transpose2d", "groups (2)", "input channels (3)"});
+  require_error([&] { conv_transpose2d(x, zeros({3, 2, 3, 3}), zeros({3})); }, {"conv_transpose2d", "bias", "[2]", "[3]"});
+  require_error([&] { conv_transpose2d(zeros({1, 3, 1, 1}), zeros({3, 2, 1, 1}), Tensor(), {1, 1}, {1, 1}); },
+                {"conv_transpose2d", "[1, 3, 1, 1]", "empty output"});
+  require_error([&] { avg_pool2d(x, {0, 2}); }, {"avg_pool2d", "kernel size", "(0, 2)"});
+  require_error([&] { max_pool2d(zeros({8, 8}), {2, 2}); }, {"max_pool2d", "[N, C, H, W]", "[8, 8]"});
 }
