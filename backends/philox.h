@@ -40,19 +40,36 @@ STRATA_HOST_DEVICE inline Block generate(uint64_t seed, uint64_t counter) {
 // Uniform in the open interval (0, 1), so log() of it is always finite.
 STRATA_HOST_DEVICE inline double to_unit_double(uint32_t x) { return (static_cast<double>(x) + 0.5) * 0x1p-32; }
 
-// Element i of a uniform stream: lane i % 4 of block (offset + i / 4).
-STRATA_HOST_DEVICE inline double uniform(uint64_t seed, uint64_t offset, uint64_t i) {
-  return to_unit_double(generate(seed, offset + i / 4).v[i % 4]);
+// The four values of block `block` of a uniform stream: element i of the stream is lane i % 4 of
+// block i / 4 (counter offset + i / 4).
+struct Quad {
+  double v[4];
+};
+
+STRATA_HOST_DEVICE inline Quad uniform4(uint64_t seed, uint64_t offset, uint64_t block) {
+  const Block b = generate(seed, offset + block);
+  return {{to_unit_double(b.v[0]), to_unit_double(b.v[1]), to_unit_double(b.v[2]), to_unit_double(b.v[3])}};
 }
 
-// Element i of a standard normal stream: Box-Muller on lanes (0,1) and (2,3) of its block.
+// The four values of block `block` of a standard normal stream: Box-Muller on lanes (0,1) and (2,3).
+STRATA_HOST_DEVICE inline Quad normal4(uint64_t seed, uint64_t offset, uint64_t block) {
+  const Quad u = uniform4(seed, offset, block);
+  Quad z;
+  for (int pair = 0; pair < 2; ++pair) {
+    const double r = std::sqrt(-2.0 * std::log(u.v[2 * pair]));
+    const double angle = 6.283185307179586476925 * u.v[2 * pair + 1];
+    z.v[2 * pair] = r * std::cos(angle);
+    z.v[2 * pair + 1] = r * std::sin(angle);
+  }
+  return z;
+}
+
+// Element i of each stream on its own (kernels that fill whole tensors go a block at a time).
+STRATA_HOST_DEVICE inline double uniform(uint64_t seed, uint64_t offset, uint64_t i) {
+  return uniform4(seed, offset, i / 4).v[i % 4];
+}
 STRATA_HOST_DEVICE inline double normal(uint64_t seed, uint64_t offset, uint64_t i) {
-  const Block b = generate(seed, offset + i / 4);
-  const int lane = static_cast<int>(i % 4), pair = lane / 2;
-  const double u1 = to_unit_double(b.v[2 * pair]), u2 = to_unit_double(b.v[2 * pair + 1]);
-  const double r = std::sqrt(-2.0 * std::log(u1));
-  const double angle = 6.283185307179586476925 * u2;
-  return (lane % 2 == 0) ? r * std::cos(angle) : r * std::sin(angle);
+  return normal4(seed, offset, i / 4).v[i % 4];
 }
 
 }  // namespace strata::philox

@@ -12,15 +12,21 @@ namespace strata {
 
 namespace {
 
-template <class Fn>
-void fill_random(const View& out, const char* op, Fn&& value_at) {
+// Fills `out` with f(quad)[i % 4] where quad = block(i / 4): each Philox block is computed once
+// per task, not once per element.
+template <class Block, class Fn>
+void fill_random(const View& out, const char* op, Block&& block, Fn&& f) {
   STRATA_CHECK(out.is_contiguous(), op, ": output must be contiguous");
   const int64_t n = out.numel();
   auto run = [&](auto tag) {
     using T = decltype(tag);
     T* o = out.ptr<T>();
     cpu::parallel_for(n, 16384, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) o[i] = static_cast<T>(value_at(static_cast<uint64_t>(i)));
+      for (int64_t i = b; i < e;) {
+        const uint64_t blk = static_cast<uint64_t>(i) / 4;
+        const philox::Quad q = block(blk);
+        for (int lane = static_cast<int>(i % 4); lane < 4 && i < e; ++lane, ++i) o[i] = static_cast<T>(f(q.v[lane]));
+      }
     });
   };
   switch (out.dtype) {
@@ -39,21 +45,22 @@ void CpuBackend::random_uniform(const View& out, uint64_t seed, uint64_t offset,
   const double top = out.dtype == DType::Float32 && high > low
                          ? static_cast<double>(std::nextafter(static_cast<float>(high), static_cast<float>(low)))
                          : high;
-  fill_random(out, "uniform", [&](uint64_t i) {
-    return std::min(low + (high - low) * philox::uniform(seed, offset, i), top);
-  });
+  fill_random(
+      out, "uniform", [&](uint64_t blk) { return philox::uniform4(seed, offset, blk); },
+      [&](double u) { return std::min(low + (high - low) * u, top); });
 }
 
 void CpuBackend::random_normal(const View& out, uint64_t seed, uint64_t offset, double mean, double stddev) {
-  fill_random(out, "normal", [&](uint64_t i) { return mean + stddev * philox::normal(seed, offset, i); });
+  fill_random(
+      out, "normal", [&](uint64_t blk) { return philox::normal4(seed, offset, blk); },
+      [&](double z) { return mean + stddev * z; });
 }
 
 void CpuBackend::random_int(const View& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high) {
   const double range = static_cast<double>(high - low);
-  fill_random(out, "randint", [&](uint64_t i) {
-    const int64_t v = low + static_cast<int64_t>(philox::uniform(seed, offset, i) * range);
-    return std::min(v, high - 1);
-  });
+  fill_random(
+      out, "randint", [&](uint64_t blk) { return philox::uniform4(seed, offset, blk); },
+      [&](double u) { return std::min(low + static_cast<int64_t>(u * range), high - 1); });
 }
 
 }  // namespace strata
