@@ -61,12 +61,12 @@ void im2col(const Geometry& g, const T* x, T* col) {
         for (int64_t k = 0; k < ys.lo * g.ow; ++k) col[k] = T(0);
         for (int64_t y = ys.lo; y < ys.hi; ++y) {
           T* out = col + y * g.ow;
-          const T* in = x + (c * g.h + y * g.sh + row_offset) * g.w + col_offset;
+          const T* in = x + (c * g.h + y * g.sh + row_offset) * g.w;  // the input row; taps index from its start
           for (int64_t k = 0; k < xs.lo; ++k) out[k] = T(0);
           if (g.sw == 1) {
-            for (int64_t k = xs.lo; k < xs.hi; ++k) out[k] = in[k];
+            for (int64_t k = xs.lo; k < xs.hi; ++k) out[k] = in[k + col_offset];
           } else {
-            for (int64_t k = xs.lo; k < xs.hi; ++k) out[k] = in[k * g.sw];
+            for (int64_t k = xs.lo; k < xs.hi; ++k) out[k] = in[k * g.sw + col_offset];
           }
           for (int64_t k = xs.hi; k < g.ow; ++k) out[k] = T(0);
         }
@@ -88,8 +88,8 @@ void col2im(const Geometry& g, const T* col, T* x) {
         const Span xs = inside(col_offset, g.sw, g.w, g.ow);
         for (int64_t y = ys.lo; y < ys.hi; ++y) {
           const T* in = col + y * g.ow;
-          T* out = x + (c * g.h + y * g.sh + row_offset) * g.w + col_offset;
-          for (int64_t k = xs.lo; k < xs.hi; ++k) out[k * g.sw] += in[k];
+          T* out = x + (c * g.h + y * g.sh + row_offset) * g.w;
+          for (int64_t k = xs.lo; k < xs.hi; ++k) out[k * g.sw + col_offset] += in[k];
         }
       }
     }
