@@ -3,7 +3,6 @@
 // products: see cpu_gemm.cpp). conv2d's backward-data pass (gemm + col2im) is also
 // conv_transpose2d's forward, and conv2d's forward is conv_transpose2d's backward-data pass.
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include <tbb/enumerable_thread_specific.h>
