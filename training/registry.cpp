@@ -1,32 +1,62 @@
 #include "training/registry.h"
 
+#include <cmath>
+
 #include "engine/creation.h"
 #include "engine/data/fashion_mnist.h"
 #include "engine/io/safetensors.h"
-#include "models/autoencoders/mlp_vae.h"
+#include "models/autoencoders/ae.h"
+#include "models/autoencoders/dae.h"
+#include "models/autoencoders/vae.h"
+#include "ops/ops.h"
 
 namespace strata::training {
 
 namespace {
 
-// The MLP VAE of Kingma & Welling (2014) with the run's latent size and hidden widths.
-class VaeTrainable final : public Trainable {
+// Any member of the autoencoder family as the trainer sees it. Pictures need values in [0, 1]:
+// Bernoulli means already are, Gaussian means are clamped.
+class AutoencoderTrainable final : public Trainable {
  public:
-  VaeTrainable(const RunConfig& c, int64_t input_dim)
-      : vae_(std::make_shared<models::MlpVae>(
-            models::MlpVaeOptions{.input_dim = input_dim, .hidden = c.hidden, .latent_dim = c.latent})) {}
-  nn::Module& module() override { return *vae_; }
-  std::vector<std::string> loss_names() const override { return {"loss", "reconstruction", "kl"}; }
-  LossTerms loss_terms(const Tensor& x, Generator* gen) override {
-    models::VaeLoss l = vae_->loss(x, gen);
-    return {{"loss", l.total}, {"reconstruction", l.reconstruction}, {"kl", l.kl}};
-  }
-  Tensor sample(int64_t n, Generator* gen) override { return vae_->sample(n, gen); }
-  Tensor reconstruct(const Tensor& x) override { return vae_->reconstruct(x); }
+  explicit AutoencoderTrainable(std::shared_ptr<models::Autoencoder> model) : model_(std::move(model)) {}
+  nn::Module& module() override { return *model_; }
+  std::vector<std::string> loss_names() const override { return model_->loss_names(); }
+  LossTerms loss_terms(const Tensor& x, Generator* gen) override { return model_->loss(x, gen); }
+  Tensor sample(int64_t n, Generator* gen) override { return clamp(model_->sample(n, gen), 0.0, 1.0); }
+  Tensor reconstruct(const Tensor& x) override { return clamp(model_->reconstruct(x), 0.0, 1.0); }
+  bool has_prior() const override { return model_->has_prior(); }
+  void set_step(int64_t step) override { model_->set_step(step); }
 
  private:
-  std::shared_ptr<models::MlpVae> vae_;
+  std::shared_ptr<models::Autoencoder> model_;
 };
+
+// The beta a model uses: the configured one, or the model's paper default.
+double resolved_beta(const RunConfig& c) {
+  if (c.beta > 0) return c.beta;
+  return c.model == "beta-vae" ? 4.0 : 1.0;  // Higgins et al. 2017 use beta = 4 on dSprites
+}
+
+models::AutoencoderOptions autoencoder_options(const RunConfig& c, int64_t input_dim) {
+  const std::string arch = c.arch == "auto" ? (c.model == "cae" ? "conv" : "mlp") : c.arch;
+  models::ArchitectureSpec spec = models::parse_architecture(arch) == models::ArchitectureKind::Conv
+                                      ? models::ArchitectureSpec::conv()
+                                      : models::ArchitectureSpec::mlp(c.hidden);
+  return {.input_dim = input_dim,
+          .latent_dim = c.latent,
+          .architecture = spec,
+          .likelihood = {models::parse_likelihood(c.likelihood), c.gaussian_sigma}};
+}
+
+models::VaeOptions vae_options(const RunConfig& c) {
+  return {.beta = resolved_beta(c),
+          .warmup = {.kind = models::parse_warmup(c.kl_warmup), .steps = c.kl_warmup_steps},
+          .capacity = {.max_nats = c.capacity_max, .steps = c.capacity_steps, .gamma = c.capacity_gamma}};
+}
+
+models::Corruption corruption(const RunConfig& c) {
+  return {.kind = models::parse_corruption(c.corruption), .sigma = c.noise_sigma, .fraction = c.corruption_fraction};
+}
 
 TensorDataset first_rows(const TensorDataset& d, int64_t n) {
   if (n <= 0 || n >= d.size()) return d;
@@ -38,7 +68,11 @@ TensorDataset first_rows(const TensorDataset& d, int64_t n) {
 }  // namespace
 
 std::vector<NamedEntry> models() {
-  return {{"vae", "variational autoencoder, MLP encoder/decoder, Bernoulli pixels (Kingma & Welling 2014)"}};
+  return {{"ae", "autoencoder: deterministic code, reconstruction loss (mlp; --arch conv for images)"},
+          {"cae", "convolutional autoencoder: the ae objective on the W2 conv encoder/decoder (28x28 or 64x64)"},
+          {"dae", "denoising autoencoder (Vincent et al. 2008): reconstructs x from a corrupted copy (--corruption)"},
+          {"vae", "variational autoencoder (Kingma & Welling 2014); --beta, --capacity-max, --kl-warmup"},
+          {"beta-vae", "beta-VAE (Higgins et al. 2017), beta 4 unless --beta; --capacity-max: Burgess et al. 2018"}};
 }
 
 std::vector<NamedEntry> datasets() {
@@ -55,8 +89,30 @@ std::vector<std::string> model_names() {
 std::vector<std::string> dataset_names() { return {"fashion-mnist"}; }
 
 std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim) {
-  if (config.model == "vae") return std::make_unique<VaeTrainable>(config, input_dim);
-  throw Error(detail::concat("unknown model \"", config.model, "\""));
+  validate_model_settings(config);
+  const models::AutoencoderOptions options = autoencoder_options(config, input_dim);
+  std::shared_ptr<models::Autoencoder> model;
+  if (config.model == "ae") model = std::make_shared<models::Ae>(options);
+  else if (config.model == "cae") model = std::make_shared<models::Ae>(options, nullptr, "CAE");
+  else if (config.model == "dae") model = std::make_shared<models::Dae>(options, corruption(config));
+  else if (config.model == "vae") model = std::make_shared<models::Vae>(options, vae_options(config));
+  else if (config.model == "beta-vae") model = std::make_shared<models::Vae>(options, vae_options(config), nullptr, "beta-VAE");
+  else throw Error(detail::concat("unknown model \"", config.model, "\""));
+  return std::make_unique<AutoencoderTrainable>(std::move(model));
+}
+
+void validate_model_settings(const RunConfig& c) {
+  STRATA_CHECK(c.arch == "auto" || c.arch == "mlp" || c.arch == "conv", "unknown arch \"", c.arch,
+               "\" (valid: auto, mlp, conv)");
+  STRATA_CHECK(!(c.model == "cae" && c.arch == "mlp"), "cae is the convolutional autoencoder; for an mlp use --model ae");
+  models::parse_likelihood(c.likelihood);
+  STRATA_CHECK(c.gaussian_sigma > 0 && std::isfinite(c.gaussian_sigma), "gaussian_sigma must be a positive number, got ",
+               c.gaussian_sigma);
+  STRATA_CHECK(c.beta >= 0 && std::isfinite(c.beta), "beta must be >= 0 (0: the model's default), got ", c.beta);
+  const models::VaeOptions v = vae_options(c);
+  v.warmup.validate(c.model);
+  v.capacity.validate(c.model);
+  corruption(c).validate(c.model);
 }
 
 DataSplits load_data(const RunConfig& config) {

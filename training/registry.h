@@ -23,6 +23,9 @@ std::vector<std::string> dataset_names();
 
 // A freshly initialised model for inputs of `input_dim` features (initialised from the default generator).
 std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim);
+// Checks the model-specific settings (arch, likelihood, beta, capacity, warm-up, corruption),
+// naming the valid choices; validate() calls it.
+void validate_model_settings(const RunConfig& config);
 
 struct DataSplits {
   TensorDataset train;

@@ -17,7 +17,12 @@ json to_json(const RunConfig& c) {
               {"batch_size", c.batch_size}, {"lr", c.lr},             {"latent", c.latent},
               {"hidden", c.hidden},       {"seed", c.seed},           {"out", c.out},
               {"threads", c.threads},     {"limit_train", c.limit_train}, {"log_every", c.log_every},
-              {"samples", c.samples}};
+              {"samples", c.samples},
+              {"arch", c.arch},           {"likelihood", c.likelihood}, {"gaussian_sigma", c.gaussian_sigma},
+              {"beta", c.beta},           {"capacity_max", c.capacity_max}, {"capacity_steps", c.capacity_steps},
+              {"capacity_gamma", c.capacity_gamma}, {"kl_warmup", c.kl_warmup},
+              {"kl_warmup_steps", c.kl_warmup_steps}, {"corruption", c.corruption},
+              {"noise_sigma", c.noise_sigma}, {"corruption_fraction", c.corruption_fraction}};
 }
 
 namespace {
@@ -59,6 +64,18 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "limit_train", c.limit_train, source);
   read(j, "log_every", c.log_every, source);
   read(j, "samples", c.samples, source);
+  read(j, "arch", c.arch, source);
+  read(j, "likelihood", c.likelihood, source);
+  read(j, "gaussian_sigma", c.gaussian_sigma, source);
+  read(j, "beta", c.beta, source);
+  read(j, "capacity_max", c.capacity_max, source);
+  read(j, "capacity_steps", c.capacity_steps, source);
+  read(j, "capacity_gamma", c.capacity_gamma, source);
+  read(j, "kl_warmup", c.kl_warmup, source);
+  read(j, "kl_warmup_steps", c.kl_warmup_steps, source);
+  read(j, "corruption", c.corruption, source);
+  read(j, "noise_sigma", c.noise_sigma, source);
+  read(j, "corruption_fraction", c.corruption_fraction, source);
   return c;
 }
 
@@ -100,6 +117,7 @@ void validate(const RunConfig& c) {
   STRATA_CHECK(c.limit_train >= 0, "limit_train must be 0 (all) or more, got ", c.limit_train);
   STRATA_CHECK(c.log_every >= 1, "log_every must be at least 1, got ", c.log_every);
   STRATA_CHECK(c.samples >= 1 && c.samples <= 1024, "samples must be in 1..1024, got ", c.samples);
+  validate_model_settings(c);  // registry.cpp: the autoencoder settings, naming the valid choices
 }
 
 }  // namespace strata::training

@@ -25,6 +25,19 @@ struct RunConfig {
   int64_t limit_train = 0;               // use only the first N training examples (0: all)
   int64_t log_every = 50;                // steps between plain progress lines when not on a terminal
   int64_t samples = 64;                  // images in each sample / reconstruction grid
+  // Autoencoder-family settings (models/autoencoders/); each model reads the ones it has.
+  std::string arch = "auto";             // mlp, conv, or auto (conv for cae, mlp otherwise)
+  std::string likelihood = "bernoulli";  // bernoulli, gaussian (sigma = gaussian_sigma), gaussian-learned
+  double gaussian_sigma = 1.0;
+  double beta = 0;                       // KL weight; 0: the model's default (vae 1, beta-vae 4)
+  double capacity_max = 0;               // C_max in nats of Burgess et al. (0: off); they use 25
+  int64_t capacity_steps = 100000;       // steps over which C grows linearly to capacity_max
+  double capacity_gamma = 1000;          // gamma of gamma * |KL - C|
+  std::string kl_warmup = "none";        // none, linear, cyclical
+  int64_t kl_warmup_steps = 10000;       // linear: steps to full weight; cyclical: steps per cycle
+  std::string corruption = "gaussian";   // dae: gaussian, masking, salt-and-pepper
+  double noise_sigma = 0.3;              // dae, gaussian corruption
+  double corruption_fraction = 0.25;     // dae, masking and salt-and-pepper
 };
 
 nlohmann::json to_json(const RunConfig& config);

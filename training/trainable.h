@@ -1,6 +1,6 @@
 // What the trainer needs from a model: its parameters, its loss terms on a batch, and pictures
-// (samples from the prior, reconstructions) for the run folder. The autoencoder-family issue gives
-// every model this shape; until then the registry adapts each model to it.
+// (samples from the prior, reconstructions) for the run folder. The registry adapts each model
+// family to it (models::Autoencoder for the autoencoders).
 #pragma once
 
 #include <string>
@@ -26,6 +26,11 @@ class Trainable {
   virtual Tensor sample(int64_t n, Generator* gen) = 0;
   // Reconstructions of x, flat [n, D] with values in [0, 1].
   virtual Tensor reconstruct(const Tensor& x) = 0;
+  // Whether sample() is defined (deterministic autoencoders have no prior to sample from).
+  virtual bool has_prior() const { return true; }
+  // The optimiser step the next loss_terms() belongs to, for models whose objective follows a
+  // schedule (KL warm-up, capacity annealing); set before every step, so resumed runs continue it.
+  virtual void set_step(int64_t) {}
 };
 
 }  // namespace strata::training

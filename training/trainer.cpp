@@ -142,7 +142,8 @@ void write_pictures(Run& run) {
   std::snprintf(name, sizeof name, "epoch_%03lld.png", static_cast<long long>(run.epoch));
   Generator gen(picture_seed(run.config));
   const int64_t n = run.config.samples;
-  io::save_image_grid((run.dir / "samples" / name).string(), as_images(run.model->sample(n, &gen), *run.data), 8);
+  if (run.model->has_prior())
+    io::save_image_grid((run.dir / "samples" / name).string(), as_images(run.model->sample(n, &gen), *run.data), 8);
   // Reconstructions: rows of inputs above rows of their reconstructions.
   const int64_t half = std::max<int64_t>(1, std::min(n / 2, run.data->validation.size()));
   const Tensor x = narrow(run.data->validation.inputs(), 0, 0, half);
@@ -219,6 +220,7 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
       }
       const Batch batch = *batches.next();
       run.adam->zero_grad();
+      run.model->set_step(run.global_step);
       const LossTerms terms = run.model->loss_terms(batch.inputs, &run.noise);
       terms[0].second.backward();
       run.adam->step();
@@ -316,7 +318,8 @@ LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   r.model = make_model(r.config, r.data->train.inputs().size(1));
   const fs::path path = dir / "checkpoints" / (which + ".safetensors");
   STRATA_CHECK(fs::exists(path), "no checkpoint ", path.string());
-  load_checkpoint(path, r.model->module(), nullptr, {}, {});
+  const Metadata meta = load_checkpoint(path, r.model->module(), nullptr, {}, {});
+  r.model->set_step(static_cast<int64_t>(number(meta, "global_step")));  // where the loss schedules stood
   r.model->module().eval();
   return r;
 }

@@ -1,0 +1,103 @@
+#include "models/autoencoders/autoencoder.h"
+
+#include <cmath>
+
+#include "ops/ops.h"
+
+namespace strata::models {
+
+const Tensor& term(const LossTerms& terms, const std::string& name) {
+  std::string names;
+  for (const auto& [n, t] : terms) {
+    if (n == name) return t;
+    names += (names.empty() ? "" : ", ") + n;
+  }
+  throw Error(detail::concat("loss terms: no term \"", name, "\" (there are: ", names, ")"));
+}
+
+Autoencoder::Autoencoder(std::string name, AutoencoderOptions options, bool stochastic, Generator* init)
+    : nn::Module(name), name_(std::move(name)), options_(std::move(options)), stochastic_(stochastic) {
+  STRATA_CHECK(options_.input_dim >= 1 && options_.latent_dim >= 1, name_, ": input_dim and latent_dim must be >= 1, got ",
+               options_.input_dim, " and ", options_.latent_dim);
+  EncoderDecoder enc = build_encoder(options_.architecture, options_.input_dim, name_, init);
+  encoder_ = register_module("encoder", enc.encoder);
+  if (stochastic_) {
+    mean_head_ = register_module("mean", std::make_shared<nn::Linear>(enc.features, options_.latent_dim, true, init));
+    log_var_head_ = register_module("log_var", std::make_shared<nn::Linear>(enc.features, options_.latent_dim, true, init));
+  } else {
+    code_head_ = register_module("code", std::make_shared<nn::Linear>(enc.features, options_.latent_dim, true, init));
+  }
+  decoder_ = register_module(
+      "decoder", build_decoder(options_.architecture, options_.latent_dim, options_.input_dim, name_, init));
+  likelihood_ = register_module("likelihood", std::make_shared<Likelihood>(options_.likelihood, options_.input_dim));
+}
+
+Tensor Autoencoder::flat_input(const Tensor& x, const char* method) const {
+  STRATA_CHECK(x.defined() && x.dim() >= 2 && x.size(0) >= 1, name_, "::", method, ": expects [batch, ", options_.input_dim,
+               "] with batch >= 1, got ", x.defined() ? shape_str(x.shape()) : "an undefined tensor");
+  int64_t features = 1;
+  for (int64_t d = 1; d < x.dim(); ++d) features *= x.size(d);
+  STRATA_CHECK(features == options_.input_dim, name_, "::", method, ": expects [batch, ", options_.input_dim,
+               "] (or images of ", options_.input_dim, " values), got ", shape_str(x.shape()));
+  return x.dim() == 2 ? x : reshape(x, {x.size(0), features});
+}
+
+Encoding Autoencoder::encode(const Tensor& x) {
+  const Tensor h = encoder_->forward(flat_input(x, "encode"));
+  if (!stochastic_) return {code_head_->forward(h), Tensor(), Tensor()};
+  Encoding e;
+  e.mean = mean_head_->forward(h);
+  e.log_var = log_var_head_->forward(h);
+  e.code = e.mean;
+  return e;
+}
+
+Tensor Autoencoder::decode(const Tensor& z) {
+  STRATA_CHECK(z.defined() && z.dim() == 2 && z.size(1) == options_.latent_dim, name_, "::decode: expects [batch, ",
+               options_.latent_dim, "], got ", z.defined() ? shape_str(z.shape()) : "an undefined tensor");
+  return decoder_->forward(z);
+}
+
+Tensor Autoencoder::reparameterize(const Encoding& q, Generator* gen) const {
+  const Tensor eps = randn(q.mean.shape(), {q.mean.dtype(), q.mean.device()}, gen);
+  return add(q.mean, mul(exp(mul(q.log_var, 0.5)), eps));
+}
+
+Tensor Autoencoder::reconstruction_nll(const Tensor& x, const Tensor& params) const {
+  return neg(likelihood_->log_prob(x, params));
+}
+
+void Autoencoder::require_prior(const char* method) const {
+  STRATA_CHECK(has_prior(), name_, "::", method, ": this model has no prior p(z) to ",
+               std::string(method) == "sample" ? "sample from" : "score with",
+               " (it is a deterministic autoencoder); use a VAE-type model");
+}
+
+Tensor Autoencoder::sample(int64_t n, Generator* gen) {
+  require_prior("sample");
+  STRATA_CHECK(n >= 1, name_, "::sample: n must be positive, got ", n);
+  const Tensor probe = decoder_->parameters().front();
+  return likelihood_->mean(decode(randn({n, options_.latent_dim}, {probe.dtype(), probe.device()}, gen)));
+}
+
+Tensor Autoencoder::reconstruct(const Tensor& x) { return likelihood_->mean(decode(encode(x).code)); }
+
+Tensor Autoencoder::log_prob(const Tensor& x, int64_t k, Generator* gen) {
+  require_prior("log_prob");
+  STRATA_CHECK(stochastic_, name_, "::log_prob: needs a stochastic encoder q(z|x) as its proposal");
+  STRATA_CHECK(k >= 1, name_, "::log_prob: the number of importance samples K must be >= 1, got ", k);
+  const Tensor flat = flat_input(x, "log_prob");
+  const Encoding q = encode(flat);
+  const Tensor prior_log_var = zeros_like(q.log_var);  // N(0, I)
+  std::vector<Tensor> log_w;
+  log_w.reserve(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i) {
+    const Tensor z = reparameterize(q, gen);
+    const Tensor log_pz = sum(gaussian_log_likelihood(z, zeros_like(z), prior_log_var), 1);
+    const Tensor log_qz = sum(gaussian_log_likelihood(z, q.mean, q.log_var), 1);
+    log_w.push_back(add(likelihood_->log_prob(flat, decode(z)), sub(log_pz, log_qz)));
+  }
+  return sub(logsumexp(stack(log_w, 0), 0), std::log(static_cast<double>(k)));
+}
+
+}  // namespace strata::models
