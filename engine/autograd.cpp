@@ -1,6 +1,7 @@
 #include "engine/autograd.h"
 
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -11,6 +12,7 @@ namespace strata {
 namespace {
 
 thread_local bool grad_mode_enabled = true;
+thread_local bool anomaly_mode_enabled = false;
 
 // A node built from an op's backward lambda.
 class FunctionNode final : public Node {
@@ -44,6 +46,37 @@ Tensor contiguous_copy(const Tensor& t) {
   Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
   backend_for(t.device()).copy(t.view(), out.view());
   return out;
+}
+
+// "NaN" or "Inf" for the first non-finite element of a floating-point tensor, null when all are
+// finite (or the tensor holds integers).
+template <class T>
+const char* first_non_finite(const T* p, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(p[i])) return std::isnan(p[i]) ? "NaN" : "Inf";
+  return nullptr;
+}
+
+const char* non_finite_kind(const Tensor& t) {
+  if (t.dtype() != DType::Float32 && t.dtype() != DType::Float64) return nullptr;
+  if (t.numel() == 0) return nullptr;
+  const Tensor c = t.is_contiguous() ? t : contiguous_copy(t);
+  const size_t n = static_cast<size_t>(c.numel());
+  std::vector<char> host;
+  const void* data = c.raw_data();
+  if (!c.device().is_cpu()) {
+    host.resize(n * dtype_size(c.dtype()));
+    backend_for(c.device()).copy_to_host(data, host.data(), host.size());
+    data = host.data();
+  }
+  return c.dtype() == DType::Float32 ? first_non_finite(static_cast<const float*>(data), n)
+                                     : first_non_finite(static_cast<const double*>(data), n);
+}
+
+std::string input_shapes_text(const Node& node) {
+  std::string s;
+  for (const Shape& shape : node.input_shapes) s += (s.empty() ? "" : ", ") + shape_str(shape);
+  return s;
 }
 
 // acc += g, in place (acc owns its memory: it is a gradient buffer of this engine's making).
@@ -171,6 +204,13 @@ void run_graph(const std::vector<std::shared_ptr<Node>>& roots, const std::vecto
         STRATA_CHECK(gi.dtype() == node->input_dtypes[i], "backward of ", node->name(),
                      ": gradient for input ", i, " has dtype ", dtype_name(gi.dtype()),
                      " but the input has dtype ", dtype_name(node->input_dtypes[i]));
+        if (anomaly_mode_enabled) {
+          if (const char* kind = non_finite_kind(gi))
+            throw Error(detail::concat("anomaly: backward of '", node->name(), "' produced ", kind,
+                                       " in the gradient for input ", i, " (shape ", shape_str(gi.shape()),
+                                       "; inputs of shapes ", input_shapes_text(*node), "; the gradient it received was ",
+                                       non_finite_kind(g) ? "already non-finite" : "finite", ")"));
+        }
         auto it = grads.find(n);
         if (it == grads.end()) {
           grads.emplace(n, gi);
@@ -194,6 +234,8 @@ void run_graph(const std::vector<std::shared_ptr<Node>>& roots, const std::vecto
 
 bool GradMode::enabled() { return grad_mode_enabled; }
 void GradMode::set_enabled(bool enabled) { grad_mode_enabled = enabled; }
+bool AnomalyMode::enabled() { return anomaly_mode_enabled; }
+void AnomalyMode::set_enabled(bool enabled) { anomaly_mode_enabled = enabled; }
 
 SavedTensor::SavedTensor(const Tensor& t) {
   if (!t.defined()) return;
@@ -233,6 +275,11 @@ void record(const char* op, const Tensor& out, const std::vector<const Tensor*>&
     node->next.push_back(t->defined() ? gradient_edge(*t) : nullptr);
     node->input_shapes.push_back(t->defined() ? t->shape() : Shape{});
     node->input_dtypes.push_back(t->defined() ? t->dtype() : DType::Float32);
+  }
+  if (anomaly_mode_enabled) {
+    if (const char* kind = non_finite_kind(out))
+      throw Error(detail::concat("anomaly: forward of '", op, "' produced ", kind, " in its output of shape ",
+                                 shape_str(out.shape()), " (inputs of shapes ", input_shapes_text(*node), ")"));
   }
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;

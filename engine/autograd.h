@@ -34,6 +34,30 @@ class NoGradGuard {
   bool previous_;
 };
 
+// NaN/Inf detection, as PyTorch's anomaly mode (strata train --detect-anomaly). Thread-local and
+// off by default: it reads every value an op produces, which costs a pass over memory per op.
+// While on, every op that records a graph node checks its forward output, and backward checks
+// every gradient a node returns; the first non-finite value throws a strata::Error that names the
+// op, forward or backward, and the shapes. Ops run under NoGradGuard record nothing and are not checked.
+class AnomalyMode {
+ public:
+  static bool enabled();
+  static void set_enabled(bool enabled);
+};
+
+class AnomalyGuard {
+ public:
+  explicit AnomalyGuard(bool enabled = true) : previous_(AnomalyMode::enabled()) {
+    AnomalyMode::set_enabled(enabled);
+  }
+  ~AnomalyGuard() { AnomalyMode::set_enabled(previous_); }
+  AnomalyGuard(const AnomalyGuard&) = delete;
+  AnomalyGuard& operator=(const AnomalyGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // A tensor kept for the backward pass, with its storage version at the time it was saved: reading
 // it after an in-place write to that storage raises an error instead of giving a wrong gradient.
 // It keeps a detached handle so that saving an op's own output creates no reference cycle.
