@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages strata needs to build, test and run its default job, if missing.
+#   bash scripts/install-deps.sh [fuzz]
 # Works as root or through sudo; does nothing (and needs no network) when all are present.
 set -euo pipefail
 
@@ -11,6 +12,12 @@ packages=(
   catch2                                  # the test suite (Catch2 v2)
   dataset-fashion-mnist                   # /usr/share/datasets/fashion-mnist
 )
+
+# `install-deps.sh fuzz` adds clang and its libFuzzer/sanitizer runtimes (scripts/fuzz.sh). gcc's
+# ASan/UBSan runtimes (scripts/test-sanitizers.sh) come with g++ itself.
+if [ "${1:-}" = fuzz ]; then
+  packages+=(clang libclang-rt-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
+#include <type_traits>
 #include <set>
 
 #include "core/error.h"
@@ -17,7 +19,8 @@ json to_json(const RunConfig& c) {
               {"batch_size", c.batch_size}, {"lr", c.lr},             {"latent", c.latent},
               {"hidden", c.hidden},       {"seed", c.seed},           {"out", c.out},
               {"threads", c.threads},     {"limit_train", c.limit_train}, {"log_every", c.log_every},
-              {"samples", c.samples},
+              {"samples", c.samples},     {"clip_grad_norm", c.clip_grad_norm},
+              {"checkpoint_every", c.checkpoint_every}, {"detect_anomaly", c.detect_anomaly},
               {"arch", c.arch},           {"likelihood", c.likelihood}, {"gaussian_sigma", c.gaussian_sigma},
               {"beta", c.beta},           {"capacity_max", c.capacity_max}, {"capacity_steps", c.capacity_steps},
               {"capacity_gamma", c.capacity_gamma}, {"kl_warmup", c.kl_warmup},
@@ -27,15 +30,44 @@ json to_json(const RunConfig& c) {
 
 namespace {
 
+// Whether a JSON value holds a T exactly. nlohmann's get<T>() converts freely (1.5 to 1, -1 to
+// 2^64-1, and 1e300 to an integer is undefined behaviour), so every value is checked first.
+template <class T>
+bool holds(const json& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v.is_boolean();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return v.is_string();
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return v.is_number();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (v.is_number_unsigned()) return v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+    if (v.is_number_integer()) {
+      const int64_t x = v.get<int64_t>();
+      return x >= 0 ? static_cast<uint64_t>(x) <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                    : std::is_signed_v<T> && x >= static_cast<int64_t>(std::numeric_limits<T>::min());
+    }
+    return false;
+  } else {
+    if (!v.is_array()) return false;
+    for (const json& e : v)
+      if (!holds<typename T::value_type>(e)) return false;
+    return true;
+  }
+}
+
 template <class T>
 void read(const json& j, const char* key, T& value, const std::string& source) {
   if (!j.contains(key)) return;
-  try {
-    value = j.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw Error(detail::concat("config ", source, ": \"", key, "\" has the wrong type (", j.at(key).dump(),
+  const json& v = j.at(key);
+  if (!holds<T>(v)) {
+    // A short excerpt: the value may be a huge or deeply nested document.
+    std::string text = v.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (text.size() > 80) text = text.substr(0, 77) + "...";
+    throw Error(detail::concat("config ", source, ": \"", key, "\" has the wrong type or range (", text,
                                "); expected ", to_json(RunConfig{}).at(key).type_name()));
   }
+  value = v.get<T>();
 }
 
 }  // namespace
@@ -64,6 +96,9 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "limit_train", c.limit_train, source);
   read(j, "log_every", c.log_every, source);
   read(j, "samples", c.samples, source);
+  read(j, "clip_grad_norm", c.clip_grad_norm, source);
+  read(j, "checkpoint_every", c.checkpoint_every, source);
+  read(j, "detect_anomaly", c.detect_anomaly, source);
   read(j, "arch", c.arch, source);
   read(j, "likelihood", c.likelihood, source);
   read(j, "gaussian_sigma", c.gaussian_sigma, source);
@@ -82,10 +117,19 @@ RunConfig config_from_json(const json& j, const std::string& source) {
 RunConfig load_config(const std::string& path) {
   std::ifstream in(path);
   STRATA_CHECK(in, "config: cannot open ", path);
+  // A config is flat; deeper nesting is refused while parsing, because printing (and with older
+  // nlohmann versions destroying) a value recurses once per level and a crafted file could
+  // exhaust the stack.
+  constexpr int kMaxDepth = 16;
+  const auto limit_depth = [&](int depth, json::parse_event_t, json&) {
+    STRATA_CHECK(depth <= kMaxDepth, "config ", path, ": nested deeper than ", kMaxDepth,
+                 " levels; a config holds only numbers, strings, booleans and lists of numbers");
+    return true;
+  };
   json j;
   try {
-    in >> j;
-  } catch (const json::parse_error& e) {
+    j = json::parse(in, limit_depth);
+  } catch (const json::exception& e) {
     throw Error(detail::concat("config ", path, ": not valid JSON (", e.what(), ")"));
   }
   return config_from_json(j, path);
@@ -116,6 +160,10 @@ void validate(const RunConfig& c) {
   STRATA_CHECK(c.threads >= 0, "threads must be 0 (all cores) or more, got ", c.threads);
   STRATA_CHECK(c.limit_train >= 0, "limit_train must be 0 (all) or more, got ", c.limit_train);
   STRATA_CHECK(c.log_every >= 1, "log_every must be at least 1, got ", c.log_every);
+  STRATA_CHECK(c.clip_grad_norm >= 0 && std::isfinite(c.clip_grad_norm),
+               "clip_grad_norm must be 0 (off) or a positive number, got ", c.clip_grad_norm);
+  STRATA_CHECK(c.checkpoint_every >= 0, "checkpoint_every must be 0 (epoch ends only) or more, got ",
+               c.checkpoint_every);
   STRATA_CHECK(c.samples >= 1 && c.samples <= 1024, "samples must be in 1..1024, got ", c.samples);
   validate_model_settings(c);  // registry.cpp: the autoencoder settings, naming the valid choices
 }

@@ -25,6 +25,9 @@ struct RunConfig {
   int64_t limit_train = 0;               // use only the first N training examples (0: all)
   int64_t log_every = 50;                // steps between plain progress lines when not on a terminal
   int64_t samples = 64;                  // images in each sample / reconstruction grid
+  double clip_grad_norm = 0;             // global L2 norm the gradients are clipped to (0: off)
+  int64_t checkpoint_every = 0;          // steps between mid-epoch checkpoints (0: epoch ends only)
+  bool detect_anomaly = false;           // name the first op producing NaN/Inf (autograd AnomalyMode)
   // Autoencoder-family settings (models/autoencoders/); each model reads the ones it has.
   std::string arch = "auto";             // mlp, conv, or auto (conv for cae, mlp otherwise)
   std::string likelihood = "bernoulli";  // bernoulli, gaussian (sigma = gaussian_sigma), gaussian-learned

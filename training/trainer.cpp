@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/io/image.h"
 #include "engine/optim/adam.h"
+#include "engine/optim/clip_grad.h"
 #include "engine/threading.h"
 #include "ops/ops.h"
 #include "training/checkpoint.h"
@@ -106,7 +108,24 @@ void save(const Run& run, const std::string& name, double wall_time) {
 double number(const Metadata& m, const char* key) {
   const auto it = m.find(key);
   STRATA_CHECK(it != m.end(), "checkpoint: metadata has no \"", key, "\"");
-  return std::stod(it->second);
+  // std::stod's own exceptions would reach the user as a bare "stod".
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(it->second, &used);
+  } catch (const std::exception&) {
+  }
+  STRATA_CHECK(used > 0 && used == it->second.size(), "checkpoint: metadata \"", key, "\" is \"", it->second,
+               "\", not a number");
+  return value;
+}
+
+// A step or epoch count from the metadata (a cast of an out-of-range double would be undefined).
+int64_t count(const Metadata& m, const char* key) {
+  const double v = number(m, key);
+  STRATA_CHECK(v >= 0 && v <= 9007199254740992.0 && v == std::floor(v), "checkpoint: metadata \"", key,
+               "\" is ", v, ", not a count");
+  return static_cast<int64_t>(v);
 }
 
 // Mean loss terms over a dataset, with the noise fixed by the run's seed so evaluations compare.
@@ -180,6 +199,7 @@ void write_curves(const Run& run) {
 TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
   std::ostream& out = options.log ? *options.log : std::cout;  // tests capture it
   SigintScope sigint;
+  AnomalyGuard anomaly(run.config.detect_anomaly);
   const int64_t steps_per_epoch = run.loader->num_batches();
   MetricsLog metrics = resuming ? MetricsLog::resume(run.dir / "metrics.csv", metric_columns(*run.model), run.global_step)
                                 : MetricsLog(run.dir / "metrics.csv", metric_columns(*run.model));
@@ -223,6 +243,7 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
       run.model->set_step(run.global_step);
       const LossTerms terms = run.model->loss_terms(batch.inputs, &run.noise);
       terms[0].second.backward();
+      if (run.config.clip_grad_norm > 0) optim::clip_grad_norm_(run.adam->params(), run.config.clip_grad_norm);
       run.adam->step();
       ++run.global_step;
       run.step_in_epoch = i + 1;
@@ -237,6 +258,11 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
       }
       metrics.append(row);
       progress.update(run.epoch + 1, run.step_in_epoch, batch.inputs.size(0), shown);
+      // Mid-epoch checkpoints bound what a crash (kill -9, power loss) can lose; the last step of
+      // an epoch is left to the epoch-end checkpoint, which also holds the validation result.
+      if (run.config.checkpoint_every > 0 && run.global_step % run.config.checkpoint_every == 0 &&
+          run.step_in_epoch < steps_per_epoch)
+        save(run, "latest", wall());
     }
     if (result.interrupted) break;
     progress.finish();
@@ -294,9 +320,9 @@ TrainResult resume_run(const std::string& run_dir, std::optional<int64_t> epochs
   build(run, config, dir, options.threads);
   const Metadata meta = load_checkpoint(latest, run.model->module(), run.adam.get(), {{"noise", &run.noise}},
                                         {{"train", run.loader.get()}});
-  run.epoch = static_cast<int64_t>(number(meta, "epoch"));
-  run.step_in_epoch = static_cast<int64_t>(number(meta, "step_in_epoch"));
-  run.global_step = static_cast<int64_t>(number(meta, "global_step"));
+  run.epoch = count(meta, "epoch");
+  run.step_in_epoch = count(meta, "step_in_epoch");
+  run.global_step = count(meta, "global_step");
   run.best_validation = number(meta, "best_validation_loss");
   run.wall_time = number(meta, "wall_time_s");
   return train_loop(run, options, true);

@@ -21,6 +21,7 @@ static_assert(std::endian::native == std::endian::little, "safetensors I/O assum
 namespace {
 
 constexpr const char* kMetadataKey = "__metadata__";
+constexpr int kMaxHeaderDepth = 8;
 
 const char* format_name(DType t) {
   switch (t) {
@@ -206,6 +207,9 @@ class Reader {
     std::string duplicate;
     std::set<std::string> keys;
     const auto note_keys = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+      // A valid header nests three levels (entry, field, offsets); printing a value for an error
+      // message recurses once per level, so a crafted deep header could exhaust the stack.
+      if (depth > kMaxHeaderDepth) fail("the header nests deeper than ", kMaxHeaderDepth, " levels");
       if (depth == 1 && event == nlohmann::json::parse_event_t::key && duplicate.empty() &&
           !keys.insert(parsed.get<std::string>()).second)
         duplicate = parsed.get<std::string>();

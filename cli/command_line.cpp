@@ -1,0 +1,153 @@
+#include "cli/command_line.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "core/error.h"
+#include "training/registry.h"
+
+namespace strata::cli {
+
+using training::RunConfig;
+
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+std::vector<int64_t> parse_widths(const std::string& text) {
+  std::vector<int64_t> widths;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    try {
+      size_t used = 0;
+      widths.push_back(std::stoll(part, &used));
+      if (used != part.size()) throw std::invalid_argument(part);
+    } catch (const std::exception&) {
+      throw Error("--hidden: \"" + text + "\" is not a comma-separated list of widths (e.g. 512,256)");
+    }
+  }
+  return widths;
+}
+
+}  // namespace
+
+CommandLine::CommandLine() {
+  app_.require_subcommand(1);
+
+  // Flags override the config file, which overrides the defaults; only flags actually given count.
+  train_cmd_ = app_.add_subcommand("train", "train a model; with no flags, the W1 VAE on Fashion-MNIST");
+  CLI::App& cmd = *train_cmd_;
+  RunConfig& v = train_.values;
+  auto add = [&](const char* flag, const char* key, auto& target, const char* help) {
+    train_.options.push_back({key, cmd.add_option(flag, target, help)});
+  };
+  add("--model", "model", v.model, ("model to train (" + joined(training::model_names()) + ")").c_str());
+  add("--data", "data", v.data, "dataset: fashion-mnist, or tensors:FILE.safetensors");
+  add("--epochs", "epochs", v.epochs, "epochs to train (default 1)");
+  add("--batch-size", "batch_size", v.batch_size, "minibatch size (default 128)");
+  add("--lr", "lr", v.lr, "Adam learning rate (default 1e-3)");
+  add("--latent", "latent", v.latent, "latent dimensions (default 32)");
+  train_.options.push_back(
+      {"hidden", cmd.add_option("--hidden", train_.hidden, "hidden widths, comma separated (default 512,256)")});
+  add("--seed", "seed", v.seed, "seed of every random choice (default 0)");
+  add("--out", "out", v.out, "run folder (default runs/vae)");
+  add("--threads", "threads", v.threads, "CPU threads (default: all cores)");
+  add("--limit-train", "limit_train", v.limit_train, "use only the first N training examples");
+  add("--log-every", "log_every", v.log_every, "steps between progress lines when not on a terminal");
+  add("--samples", "samples", v.samples, "images per sample / reconstruction grid (default 64)");
+  add("--clip-grad-norm", "clip_grad_norm", v.clip_grad_norm,
+      "scale gradients down to this global L2 norm before each step (default 0: off)");
+  add("--checkpoint-every", "checkpoint_every", v.checkpoint_every,
+      "also save checkpoints/latest every N steps (default 0: at epoch ends only)");
+  train_.options.push_back({"detect_anomaly", cmd.add_flag("--detect-anomaly", v.detect_anomaly,
+                                                           "stop at the first op whose output or gradient is "
+                                                           "NaN or infinite, naming it (slower)")});
+  // Autoencoder-family settings (models/autoencoders/); defaults are the papers' where they have one.
+  add("--arch", "arch", v.arch, "encoder/decoder: mlp, conv, or auto (conv for cae, mlp otherwise)");
+  add("--likelihood", "likelihood", v.likelihood, "p(x|z): bernoulli, gaussian, gaussian-learned (default bernoulli)");
+  add("--gaussian-sigma", "gaussian_sigma", v.gaussian_sigma, "sigma of the fixed-variance gaussian likelihood (default 1)");
+  add("--beta", "beta", v.beta, "KL weight (default: 1 for vae, 4 for beta-vae, Higgins et al. 2017)");
+  add("--capacity-max", "capacity_max", v.capacity_max,
+      "capacity annealing C_max in nats, loss gamma |KL - C| (Burgess et al. 2018 use 25; default 0: off)");
+  add("--capacity-steps", "capacity_steps", v.capacity_steps, "steps for C to grow linearly to C_max (default 100000)");
+  add("--capacity-gamma", "capacity_gamma", v.capacity_gamma, "gamma of the capacity objective (default 1000)");
+  add("--kl-warmup", "kl_warmup", v.kl_warmup, "KL weight schedule: none, linear, cyclical (default none)");
+  add("--kl-warmup-steps", "kl_warmup_steps", v.kl_warmup_steps,
+      "linear: steps to full KL weight; cyclical: steps per cycle (default 10000)");
+  add("--corruption", "corruption", v.corruption, "dae input corruption: gaussian, masking, salt-and-pepper");
+  add("--noise-sigma", "noise_sigma", v.noise_sigma, "dae gaussian corruption sigma (default 0.3)");
+  add("--corruption-fraction", "corruption_fraction", v.corruption_fraction,
+      "dae masking / salt-and-pepper probability per value (default 0.25)");
+  cmd.add_option("--config", train_.config_file, "JSON file with the same settings (flags override it)");
+  cmd.add_option("--resume", train_.resume_dir, "continue the run in this folder from its latest checkpoint");
+
+  sample_cmd_ = app_.add_subcommand("sample", "draw samples from a trained run into a PNG grid");
+  sample_cmd_->add_option("--run", other_.run_dir, "run folder")->required();
+  sample_cmd_->add_option("--n", other_.sample_n, "number of samples (default 64)");
+  sample_cmd_->add_option("--seed", other_.sample_seed, "seed of the draws (default 0)");
+  sample_cmd_->add_option("--out", other_.sample_out, "PNG file (default RUN/samples/sample.png)");
+
+  eval_cmd_ = app_.add_subcommand("eval", "validation loss of a trained run");
+  eval_cmd_->add_option("--run", other_.run_dir, "run folder")->required();
+  eval_cmd_->add_option("--checkpoint", other_.checkpoint, "best or latest (default best)")
+      ->check(CLI::IsMember({"best", "latest"}));
+
+  list_cmd_ = app_.add_subcommand("list", "the models and datasets strata knows");
+}
+
+RunConfig CommandLine::resolve() const {
+  const TrainFlags& f = train_;
+  nlohmann::json j = to_json(f.config_file.empty() ? RunConfig{} : training::load_config(f.config_file));
+  const nlohmann::json given = to_json(f.values);
+  for (const auto& [key, option] : f.options) {
+    if (option->count() == 0) continue;
+    if (key == "hidden") j["hidden"] = parse_widths(f.hidden);
+    else j[key] = given.at(key);
+  }
+  // A run folder named after the model unless one was chosen.
+  const bool out_given = std::any_of(f.options.begin(), f.options.end(),
+                                     [](const auto& o) { return o.first == "out" && o.second->count() > 0; });
+  if (!out_given && f.config_file.empty()) j["out"] = "runs/" + j["model"].get<std::string>();
+  RunConfig c = training::config_from_json(j, f.config_file.empty() ? "flags" : f.config_file);
+  training::validate(c);
+  return c;
+}
+
+Command CommandLine::parse(int argc, const char* const* argv) {
+  app_.parse(argc, argv);
+  Command c = other_;
+  if (*train_cmd_) {
+    if (train_.resume_dir.empty()) {
+      c.action = Action::Train;
+      c.config = resolve();
+      return c;
+    }
+    c.action = Action::Resume;
+    c.run_dir = train_.resume_dir;
+    for (const auto& [key, option] : train_.options) {
+      if (option->count() == 0) continue;
+      STRATA_CHECK(key == "epochs" || key == "threads" || key == "log_every",
+                   "--resume continues a run with its own settings; only --epochs, --threads and --log-every "
+                   "may be given with it, not --",
+                   key);
+      if (key == "epochs") c.epochs = train_.values.epochs;
+    }
+    STRATA_CHECK(!c.epochs || *c.epochs >= 1, "epochs must be at least 1, got ", *c.epochs);
+    STRATA_CHECK(train_.values.threads >= 0, "threads must be 0 (all cores) or more, got ", train_.values.threads);
+    c.threads = train_.values.threads;
+  } else if (*sample_cmd_) {
+    c.action = Action::Sample;
+  } else if (*eval_cmd_) {
+    c.action = Action::Eval;
+  } else {
+    c.action = Action::List;
+  }
+  return c;
+}
+
+}  // namespace strata::cli

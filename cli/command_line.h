@@ -1,0 +1,60 @@
+// The strata command line, parsed and checked without doing any of the work it asks for, so the
+// parser can be tested and fuzzed apart from training (fuzz/fuzz_cli.cpp).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "training/run_config.h"
+
+namespace strata::cli {
+
+enum class Action { Train, Resume, Sample, Eval, List };
+
+struct Command {
+  Action action = Action::List;
+  training::RunConfig config;     // Train: flags over the --config file over the defaults, validated
+  std::string run_dir;            // Resume, Sample, Eval
+  std::optional<int64_t> epochs;  // Resume: a new number of epochs
+  int threads = 0;                // Resume: CPU threads (0: the run's own setting)
+  int64_t sample_n = 64;
+  uint64_t sample_seed = 0;
+  std::string sample_out;
+  std::string checkpoint = "best";  // Eval: best or latest
+};
+
+class CommandLine {
+ public:
+  CommandLine();
+  CommandLine(const CommandLine&) = delete;
+  CommandLine& operator=(const CommandLine&) = delete;
+
+  // Throws CLI::ParseError for what the flag parser rejects (and for --help, which exit() prints)
+  // and strata::Error for values that parse but are wrong (unknown model, bad config file, ...).
+  Command parse(int argc, const char* const* argv);
+  // Prints a parse error or the help text; returns the exit code.
+  int exit(const CLI::ParseError& e) { return app_.exit(e); }
+
+ private:
+  struct TrainFlags {
+    training::RunConfig values;
+    std::string config_file, resume_dir, hidden;
+    std::vector<std::pair<std::string, CLI::Option*>> options;
+  };
+  training::RunConfig resolve() const;
+
+  CLI::App app_{"strata: train and study autoencoders and flows"};
+  CLI::App* train_cmd_ = nullptr;
+  CLI::App* sample_cmd_ = nullptr;
+  CLI::App* eval_cmd_ = nullptr;
+  CLI::App* list_cmd_ = nullptr;
+  TrainFlags train_;
+  Command other_;  // the sample and eval flags are bound here
+};
+
+}  // namespace strata::cli
