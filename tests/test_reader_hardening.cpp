@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/command_line.h"
+#include "engine/data/idx.h"
 #include "engine/io/safetensors.h"
 #include "test_helpers.h"
 #include "training/run_config.h"
@@ -94,4 +95,16 @@ TEST_CASE("the command-line parser rejects bad input with CLI or strata errors",
   REQUIRE_THROWS_AS(parse({"train", "--threads", "99999999999"}), CLI::ParseError);
   REQUIRE_THROWS_AS(parse({"eval", "--run", "x", "--checkpoint", "worst"}), CLI::ParseError);
   REQUIRE_THROWS_AS(parse({}), CLI::ParseError);
+}
+
+TEST_CASE("an IDX header with a zero dim and huge others is an error, not an overflow", "[data][fuzz]") {
+  // Found by fuzz_idx (UBSan: signed integer overflow in rows * cols): sizes [0, 4160749567,
+  // 4294967041] hold no data, so the byte count checked out, but flattening multiplied the others.
+  const std::string header("\x00\x00\x08\x03\x00\x00\x00\x00\xf7\xff\xff\xff\xff\xff\xff\x01", 16);
+  const fs::path path = write_file("zero_dim.idx", header);
+  require_error([&] { read_idx_images(path.string(), true); }, {"product overflows"});
+  require_error([&] { read_idx_images(path.string(), false); }, {"product overflows"});
+  // A zero dim with modest others is a valid empty dataset.
+  const std::string empty("\x00\x00\x08\x03\x00\x00\x00\x00\x00\x00\x00\x1c\x00\x00\x00\x1c", 16);
+  REQUIRE(read_idx_images(write_file("empty.idx", empty).string(), true).shape() == Shape{0, 784});
 }

@@ -110,16 +110,22 @@ IdxData read_idx_bytes(const std::string& path, int expected_dims, const char* w
   STRATA_CHECK(got_header == header.size(), "read_idx: '", path, "' is truncated inside its header (", ndims,
                " dims need ", header.size(), " bytes of sizes, found ", got_header, ")");
   IdxData data;
-  int64_t total = 1;
+  // The product of the non-zero sizes must fit too: a zero dim makes the total 0, but the shape
+  // (rows * cols when flattened) and its strides still multiply the others (found by fuzz_idx).
+  int64_t nonzero_product = 1;
+  bool has_zero = false;
   for (int d = 0; d < ndims; ++d) {
     const uint8_t* b = header.data() + 4 * d;
     const int64_t size = (int64_t{b[0]} << 24) | (int64_t{b[1]} << 16) | (int64_t{b[2]} << 8) | int64_t{b[3]};
     // Each dim is below 2^32, so only the running product can overflow.
-    STRATA_CHECK(size == 0 || total <= std::numeric_limits<int64_t>::max() / size, "read_idx: '", path,
-                 "' declares sizes whose product overflows");
-    total *= size;
+    if (size == 0) has_zero = true;
+    STRATA_CHECK(size == 0 || nonzero_product <= std::numeric_limits<int64_t>::max() / size, "read_idx: '", path,
+                 "' declares sizes ", shape_str(data.dims), " and ", size,
+                 " whose product overflows");
+    if (size != 0) nonzero_product *= size;
     data.dims.push_back(size);
   }
+  const int64_t total = has_zero ? 0 : nonzero_product;
 
   int64_t remaining = total;
   while (remaining > 0) {
