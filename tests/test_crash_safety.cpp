@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -162,27 +163,45 @@ TEST_CASE("kill -9 at random moments: the latest checkpoint loads and resumes to
   const fs::path config = dir / "config.json";
   std::ofstream(config) << to_json(c).dump(2);
 
-  const auto start = std::chrono::steady_clock::now();
   const fs::path reference = dir / "reference";
   REQUIRE(wait_exit_code(spawn_strata({"train", "--config", config.string(), "--out", reference.string()},
                                       dir / "reference.log")) == 0);
-  const double duration = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto expected = metrics_without_time(reference);
   const MetricsTable reference_table = read_metrics_csv(reference / "metrics.csv");
 
+  // Kill moments are drawn as training steps, not seconds: under a loaded machine (ctest -j2 runs other
+  // tests beside this one) a delay in seconds often lands before the first step. The child is killed
+  // as soon as its metrics.csv shows the drawn step, plus a random 0-3 ms, mid-step or mid-checkpoint.
   std::mt19937 rng(2024);
-  std::uniform_real_distribution<double> moment(0.02, 1.0);
+  const int64_t total_steps = static_cast<int64_t>(reference_table.column("step").back());
+  std::uniform_int_distribution<int64_t> kill_step(1, total_steps - 2);
+  std::uniform_int_distribution<int> extra_us(0, 3000);
   constexpr int kTrials = 8;
   int resumed_mid_run = 0;
   for (int trial = 0; trial < kTrials; ++trial) {
     const fs::path run = dir / ("trial_" + std::to_string(trial));
     const fs::path log = dir / ("trial_" + std::to_string(trial) + ".log");
-    const double delay = moment(rng) * duration;
+    const int64_t target = kill_step(rng);
     const pid_t pid = spawn_strata({"train", "--config", config.string(), "--out", run.string()}, log);
-    std::this_thread::sleep_for(std::chrono::duration<double>(delay));
-    ::kill(pid, SIGKILL);
-    const int code = wait_exit_code(pid);
-    INFO("trial " << trial << ": killed after " << delay << " s of a " << duration << " s run (exit code " << code
+    int code = -1;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {  // finished before the drawn step: nothing to kill
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        break;
+      }
+      // Complete lines of metrics.csv (header + one per step) as the child writes them.
+      const std::string text = file_text(run / "metrics.csv");
+      if (std::count(text.begin(), text.end(), '\n') > target) break;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    if (code < 0) {
+      std::this_thread::sleep_for(std::chrono::microseconds(extra_us(rng)));
+      ::kill(pid, SIGKILL);
+      code = wait_exit_code(pid);
+    }
+    INFO("trial " << trial << ": killed after step " << target << " of " << total_steps << " (exit code " << code
                   << ")\n" << file_text(log));
     const fs::path latest = run / "checkpoints" / "latest.safetensors";
     if (!fs::exists(latest)) continue;  // killed before the first checkpoint: nothing to resume
