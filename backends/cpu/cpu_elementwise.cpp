@@ -251,7 +251,9 @@ void CpuBackend::fill(const View& out, double value) {
 
 void CpuBackend::copy(const View& src, const View& dst) {
   if (src.dtype == dst.dtype && src.is_contiguous() && dst.is_contiguous()) {
-    std::memcpy(dst.data, src.data, static_cast<size_t>(src.numel()) * dtype_size(src.dtype));
+    // An empty tensor has no buffer, and memcpy from or to null is undefined even for 0 bytes (UBSan).
+    const size_t nbytes = static_cast<size_t>(src.numel()) * dtype_size(src.dtype);
+    if (nbytes) std::memcpy(dst.data, src.data, nbytes);
     return;
   }
   cpu::visit_any(dst.dtype, [&](auto out_tag) {
