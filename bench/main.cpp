@@ -1,50 +1,249 @@
-// strata-bench: runs the workloads of shared/bench/WORKLOADS.md and prints one table.
-#include <sys/resource.h>
+// strata-bench: runs the workloads of shared/bench/WORKLOADS.md and prints one table, optionally
+// beside a peer engine (libtorch through bench/peers/libtorch, or PyTorch through
+// bench/peers/pytorch_workloads.py) run in the same process tree, alternating workload by workload
+// so that both see the same machine conditions.
+//
+// Every workload runs in its own child process (this program with --worker ID), so the peak
+// resident memory reported for it is that workload's alone. The driver also measures this
+// machine's sgemm limit (a large cblas_sgemm) in the same run, for the sgemm fractions of W1-W3.
 #include <sys/utsname.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
 #include <string>
+#include <thread>
 
+#include <CLI/CLI.hpp>
+
+#include "bench/child_process.h"
+#include "bench/protocol.h"
+#include "bench/targets.h"
 #include "bench/workloads.h"
+#include "core/error.h"
 #include "engine/threading.h"
 
+#ifndef STRATA_SOURCE_DIR
+#define STRATA_SOURCE_DIR "."
+#endif
+
 namespace strata::bench {
-double peak_rss_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+namespace {
+
+const std::vector<std::string> kWorkloads = {"W1", "W2", "W3", "W4", "W5"};
+
+// Runs one workload in this process and prints its figure lines.
+int run_worker(const std::string& id, bool quick, int threads) {
+  set_num_threads(threads);
+  std::vector<Figure> figures;
+  if (id == "W1") figures = {run_w1_mlp_vae(quick)};
+  else if (id == "W2") figures = {run_w2_conv_vae(quick)};
+  else if (id == "W3") figures = {run_w3_fm_2d(quick)};
+  else if (id == "W4") figures = run_w4_gemm();
+  else if (id == "W5") figures = {run_w5_small_ops(quick)};
+  else if (id == "sgemm") figures = {{"sgemm", "GFLOP/s", measure_sgemm_gflops(), "1024^3 cblas_sgemm", 0}};
+  else throw Error("strata-bench: unknown workload \"" + id + "\" (W1..W5, sgemm)");
+  for (const Figure& f : figures) std::printf("%s\n", figure_line(f).c_str());
+  return 0;
 }
+
+std::string self_path() {
+  char buffer[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+  STRATA_CHECK(n > 0, "strata-bench: cannot find its own executable");
+  return std::string(buffer, static_cast<size_t>(n));
+}
+
+struct Peer {
+  std::string engine;                      // "libtorch" or "pytorch"
+  std::vector<std::string> command;        // the worker command, without "--worker ID ..."
+  std::map<std::string, std::string> env;  // thread settings
+};
+
+Peer make_peer(const std::string& name, const std::string& python, int threads, bool default_threads) {
+  Peer peer{name, {}, {}};
+  if (name == "libtorch") {
+    const std::filesystem::path exe = std::filesystem::path(self_path()).parent_path() / "strata-bench-libtorch";
+    STRATA_CHECK(std::filesystem::exists(exe), "strata-bench --vs libtorch: ", exe.string(),
+                 " was not built (CMake found no Torch; `bash scripts/install-deps.sh bench` installs libtorch-dev, "
+                 "then configure again)");
+    peer.command = {exe.string()};
+  } else if (name == "pytorch") {
+    peer.command = {python, std::string(STRATA_SOURCE_DIR) + "/bench/peers/pytorch_workloads.py"};
+  } else {
+    throw Error("strata-bench: unknown peer \"" + name + "\" (libtorch, pytorch)");
+  }
+  // On 2 cores, torch's intra-op OpenMP threads over a single-threaded BLAS was much faster than its
+  // defaults (bench/RESULTS.md has both); --peer-threads default leaves the peer's defaults.
+  if (!default_threads) {
+    const std::string n = std::to_string(threads);
+    peer.env = {{"OMP_NUM_THREADS", n}, {"OPENBLAS_NUM_THREADS", "1"}, {"MKL_NUM_THREADS", "1"}};
+  }
+  return peer;
+}
+
+// Runs a worker and adds its figures to `run` (keeping the better of repeated runs).
+void collect(const std::vector<std::string>& command, const std::map<std::string, std::string>& env, EngineRun& run,
+             const std::string& workload) {
+  const ChildResult child = run_child(command, env);
+  STRATA_CHECK(child.exit_code == 0, "strata-bench: the ", run.engine, " worker for ", workload, " failed (exit code ",
+               child.exit_code, "); output:\n", child.output);
+  std::istringstream lines(child.output);
+  std::string line;
+  bool any = false;
+  while (std::getline(lines, line)) {
+    const auto figure = parse_figure_line(line);
+    if (!figure) continue;
+    any = true;
+    const bool lower_is_better = figure->metric == "us/step";
+    const auto it = run.figures.find(figure->workload);
+    const bool better = it == run.figures.end() ||
+                        (lower_is_better ? figure->value < it->second.value : figure->value > it->second.value);
+    if (better) {
+      run.figures[figure->workload] = *figure;
+      run.rss_mib[figure->workload] = child.peak_rss_mib;
+    }
+  }
+  STRATA_CHECK(any, "strata-bench: the ", run.engine, " worker for ", workload, " printed no figure; output:\n",
+               child.output);
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+void print_table(const EngineRun& strata, const EngineRun& peer, double sgemm) {
+  const bool has_peer = !peer.figures.empty();
+  std::printf("%-5s %-9s %12s %12s %8s %9s %9s  %s\n", "", "metric", "strata", has_peer ? peer.engine.c_str() : "-",
+              "ratio", "RSS MiB", has_peer ? "peer RSS" : "-", "notes");
+  for (const auto& [id, s] : strata.figures) {
+    const auto p = peer.figures.find(id);
+    std::string note = s.note;
+    if (s.reference > 0) note += "; cblas_sgemm " + std::to_string(static_cast<int>(s.reference)) + " GFLOP/s";
+    if (const double flops = flops_per_unit(id); flops > 0 && sgemm > 0) {
+      char buffer[128];
+      std::snprintf(buffer, sizeof buffer, "; strata %.1f%% of sgemm limit", 100 * s.value * flops / (sgemm * 1e9));
+      note += buffer;
+      if (p != peer.figures.end()) {
+        std::snprintf(buffer, sizeof buffer, ", %s %.1f%%", peer.engine.c_str(),
+                      100 * p->second.value * flops / (sgemm * 1e9));
+        note += buffer;
+      }
+    }
+    if (p != peer.figures.end()) {
+      std::printf("%-5s %-9s %12.2f %12.2f %7.2fx %9.0f %9.0f  %s\n", id.c_str(), s.metric.c_str(), s.value,
+                  p->second.value, s.value / p->second.value, strata.rss_mib.at(id), peer.rss_mib.at(id), note.c_str());
+    } else {
+      std::printf("%-5s %-9s %12.2f %12s %8s %9.0f %9s  %s\n", id.c_str(), s.metric.c_str(), s.value, "-", "-",
+                  strata.rss_mib.at(id), "-", note.c_str());
+    }
+  }
+}
+
+int run_driver(const std::vector<std::string>& workloads, const std::string& vs, const std::string& python,
+               int threads, bool quick, int repeats, bool peer_default_threads) {
+  utsname u{};
+  uname(&u);
+  std::printf("strata-bench: %s %s, %u hardware threads; strata with %d threads", u.sysname, u.machine,
+              std::thread::hardware_concurrency(), threads);
+  std::optional<Peer> peer;
+  if (!vs.empty()) {
+    peer = make_peer(vs, python, threads, peer_default_threads);
+    std::printf("; %s with %s", vs.c_str(),
+                peer_default_threads ? "its default threads" : ("OMP_NUM_THREADS=" + std::to_string(threads) +
+                                                                 " OPENBLAS_NUM_THREADS=1").c_str());
+  }
+  std::printf("%s\n\n", quick ? " (QUICK: shortened runs, not the workloads' figures)" : "");
+  std::fflush(stdout);
+
+  const std::string self = self_path();
+  const std::string thread_arg = std::to_string(threads);
+  auto worker = [&](const std::string& id) {
+    std::vector<std::string> cmd{self, "--worker", id, "--threads", thread_arg};
+    if (quick) cmd.push_back("--quick");
+    return cmd;
+  };
+  EngineRun strata_run{"strata", {}, {}};
+  EngineRun peer_run{peer ? peer->engine : "", {}, {}};
+  EngineRun sgemm_run{"sgemm", {}, {}};
+  collect(worker("sgemm"), {}, sgemm_run, "sgemm");
+  for (const std::string& id : workloads) {
+    for (int r = 0; r < repeats; ++r) {
+      collect(worker(id), {}, strata_run, id);
+      if (peer) {
+        std::vector<std::string> cmd = peer->command;
+        cmd.insert(cmd.end(), {"--worker", id, "--threads", peer_default_threads ? "0" : thread_arg});
+        if (quick) cmd.push_back("--quick");
+        collect(cmd, peer->env, peer_run, id);
+      }
+    }
+  }
+  collect(worker("sgemm"), {}, sgemm_run, "sgemm");  // the better of the start and the end of the run
+  const double sgemm = sgemm_run.figures.at("sgemm").value;
+
+  print_table(strata_run, peer_run, sgemm);
+  std::printf("\nsgemm limit: %.1f GFLOP/s (1024^3 cblas_sgemm, %d threads, best of the run's start and end)\n", sgemm,
+              threads);
+  std::printf("\n%-40s %-12s %s\n", "target", "measured", "holds");
+  for (const TargetRow& row : check_targets(strata_run, peer_run, sgemm)) {
+    std::printf("%-40s %-12s %s\n", row.target.c_str(), row.measured.c_str(),
+                !row.checked ? "-" : row.holds ? "yes" : "NO");
+  }
+  return 0;
+}
+
+}  // namespace
 }  // namespace strata::bench
 
 int main(int argc, char** argv) {
   using namespace strata::bench;
-  std::string only;
-  int threads = 2;
+  CLI::App app{"strata-bench: the workloads of shared/bench/WORKLOADS.md, optionally beside libtorch or PyTorch"};
+  std::string only, vs, worker, python;
+  int threads = 2, repeats = 1;
   bool quick = false;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
-    else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::stoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--quick")) quick = true;
-    else {
-      std::fprintf(stderr, "usage: strata-bench [--only W1|W4|W5|threads] [--threads N] [--quick]\n");
-      return 2;
+  std::string peer_threads = "tuned";
+  app.add_option("--only", only, "comma-separated workloads (W1,W2,W3,W4,W5; default all), or 'threads'");
+  app.add_option("--vs", vs, "peer engine run alternately in the same run: libtorch or pytorch")
+      ->check(CLI::IsMember({"libtorch", "pytorch"}));
+  app.add_option("--threads", threads, "threads for every engine (default 2, as WORKLOADS.md)")->check(CLI::Range(1, 1024));
+  app.add_option("--repeats", repeats, "runs of each workload per engine; the best is reported (default 1)")
+      ->check(CLI::Range(1, 100));
+  app.add_flag("--quick", quick, "shortened runs (smoke test), not the workloads' figures");
+  app.add_option("--python", python, "python with torch for --vs pytorch (default $STRATA_BENCH_PYTHON or python3)");
+  app.add_option("--peer-threads", peer_threads,
+                 "tuned: OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=1 (default); default: the peer's own defaults")
+      ->check(CLI::IsMember({"tuned", "default"}));
+  app.add_option("--worker", worker, "internal: run one workload in this process and print its figures");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (!worker.empty()) return run_worker(worker, quick, threads);
+    if (only == "threads") {  // a study, not a workload: printed for reading
+      strata::set_num_threads(threads);
+      for (const Figure& f : run_blas_threading())
+        std::printf("%-44s %10.3f %-8s %s\n", f.workload.c_str(), f.value, f.metric.c_str(), f.note.c_str());
+      return 0;
     }
+    if (python.empty()) {
+      const char* env = std::getenv("STRATA_BENCH_PYTHON");
+      python = env && *env ? env : "python3";
+    }
+    std::vector<std::string> workloads = only.empty() ? kWorkloads : split_list(only);
+    for (const std::string& w : workloads) {
+      STRATA_CHECK(std::find(kWorkloads.begin(), kWorkloads.end(), w) != kWorkloads.end(),
+                   "strata-bench --only: unknown workload \"", w, "\" (W1, W2, W3, W4, W5, or threads)");
+    }
+    return run_driver(workloads, vs, python, threads, quick, repeats, peer_threads == "default");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
   }
-  strata::set_num_threads(threads);
-  utsname u{};
-  uname(&u);
-  std::printf("strata-bench: %s %s, %d threads\n\n", u.sysname, u.machine, threads);
-  std::printf("%-36s %14s  %-10s %s\n", "workload", "strata", "unit", "notes");
-  auto show = [](const std::vector<Figure>& figures) {
-    for (const Figure& f : figures)
-      std::printf("%-36s %14.3f  %-10s %s\n", f.workload.c_str(), f.value, f.metric.c_str(), f.note.c_str());
-    std::fflush(stdout);
-  };
-  if (only.empty() || only == "W5") show(run_w5_small_ops(20000));
-  if (only.empty() || only == "W4") show(run_w4_gemm());
-  if (only == "threads") show(run_blas_threading());
-  if (only.empty() || only == "W1") show(run_w1_mlp_vae(!quick));
-  std::printf("\npeak resident memory: %.1f MiB\n", peak_rss_mib());
-  return 0;
 }

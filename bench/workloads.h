@@ -1,5 +1,5 @@
-// The benchmark workloads of shared/bench/WORKLOADS.md, each a function that runs it exactly as
-// written there and returns its figures.
+// The benchmark workloads of shared/bench/WORKLOADS.md as strata runs them: each function runs one
+// workload exactly as written there, in this process, and returns its figure.
 #pragma once
 
 #include <string>
@@ -8,20 +8,23 @@
 namespace strata::bench {
 
 struct Figure {
-  std::string workload;  // "W1 mlp-vae"
-  std::string metric;    // "images/s", "us/step", "GFLOP/s"
+  std::string workload;  // "W1", "W4a", ...
+  std::string metric;    // "images/s", "steps/s", "us/step", "GFLOP/s"
   double value = 0.0;
-  std::string note;      // anything needed to read the figure (e.g. test loss, sgemm fraction)
+  std::string note;      // anything needed to read the figure (steps, loss, ...)
+  double reference = 0;  // W4: the direct cblas_sgemm GFLOP/s measured beside it (0: none)
 };
 
-std::vector<Figure> run_w1_mlp_vae(bool full_epoch);
-std::vector<Figure> run_w4_gemm();
-std::vector<Figure> run_w5_small_ops(int steps);
+// Full runs follow WORKLOADS.md (one epoch, 300 steps, 20,000 steps); quick runs are shorter, for
+// smoke tests and iteration, and say so in their note.
+Figure run_w1_mlp_vae(bool quick);
+Figure run_w2_conv_vae(bool quick);
+Figure run_w3_fm_2d(bool quick);
+std::vector<Figure> run_w4_gemm();  // W4a 1024^3 and W4b 128x784x512, each with its cblas figure
+Figure run_w5_small_ops(bool quick);
 std::vector<Figure> run_blas_threading();
 
 // GFLOP/s of a large square cblas_sgemm, measured now (the machine's practical sgemm limit).
 double measure_sgemm_gflops();
-// Peak resident set size of this process so far, in MiB.
-double peak_rss_mib();
 
 }  // namespace strata::bench
