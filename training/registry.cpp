@@ -115,7 +115,8 @@ std::vector<NamedEntry> models() {
 
 std::vector<NamedEntry> datasets() {
   return {{"fashion-mnist", "Fashion-MNIST 28x28 (Debian dataset-fashion-mnist); validation = its test split"},
-          {"tensors:FILE", "a safetensors file with float32 [N, D] tensors \"train\" and optionally \"validation\""}};
+          {"tensors:FILE", "a safetensors file with float32 [N, D] tensors \"train\" and optionally \"validation\""
+                           " (int64 [N] \"train_labels\", \"validation_labels\": labelled)"}};
 }
 
 std::vector<std::string> model_names() {
