@@ -83,6 +83,17 @@ CommandLine::CommandLine() {
   add("--noise-sigma", "noise_sigma", v.noise_sigma, "dae gaussian corruption sigma (default 0.3)");
   add("--corruption-fraction", "corruption_fraction", v.corruption_fraction,
       "dae masking / salt-and-pepper probability per value (default 0.25)");
+  train_.options.push_back({"conditional", cmd.add_flag("--conditional", v.conditional,
+                                                        "VAE-type models: condition encoder and decoder on the "
+                                                        "class label (CVAE, Sohn et al. 2015); labelled data only")});
+  add("--factor-gamma", "factor_gamma", v.factor_gamma, "factor-vae: weight gamma of the TC term (default 35)");
+  add("--discriminator-lr", "discriminator_lr", v.discriminator_lr,
+      "factor-vae: Adam lr of the discriminator (default 1e-4; betas 0.5, 0.9 as Kim & Mnih 2018)");
+  train_.options.push_back(
+      {"discriminator_hidden", cmd.add_option("--discriminator-hidden", v.discriminator_hidden,
+                                              "factor-vae: discriminator hidden widths, comma separated "
+                                              "(default six of 1000)")
+                                   ->delimiter(',')});
   cmd.add_option("--config", train_.config_file, "JSON file with the same settings (flags override it)");
   cmd.add_option("--resume", train_.resume_dir, "continue the run in this folder from its latest checkpoint");
 

@@ -348,3 +348,64 @@ TEST_CASE("checkpoint: overwriting keeps the previous checkpoint loadable until 
   require_same_state(b.model->state_dict(), a.model->state_dict());
   REQUIRE_FALSE(fs::exists(path.string() + ".tmp-" + std::to_string(::getpid())));
 }
+
+TEST_CASE("checkpoint: auxiliary optimizers round-trip by name; mismatches change nothing", "[checkpoint]") {
+  TempDir dir;
+  const fs::path path = dir.path / "aux.safetensors";
+  // A second parameter set with its own Adam, as FactorVAE's discriminator has.
+  Run a(1, 2, 3);
+  Generator init(9);
+  nn::Linear critic(2, 3, true, &init);
+  optim::Adam critic_adam(critic.parameters(), {.lr = 0.01, .beta1 = 0.5, .beta2 = 0.9});
+  for (const Batch& b : a.loader) {
+    a.step(b);
+    critic_adam.zero_grad();
+    sum(square(critic(b.labels))).backward();
+    critic_adam.step();
+  }
+  save_checkpoint(path, *a.model, a.optimizer.get(), {{"dropout", &a.dropout_gen}}, {}, {{"train", &a.loader}},
+                  {{"critic", &critic_adam}});
+  const io::SafetensorsFile f = io::load_safetensors(path);
+  REQUIRE(f.metadata.at("strata.optimizer.critic") == "Adam");
+  REQUIRE(f.tensors.at("aux_optim.critic.step").item<int64_t>() == critic_adam.step_count());
+
+  Run b(5, 6, 7);
+  Generator init2(10);
+  nn::Linear critic2(2, 3, true, &init2);
+  optim::Adam critic2_adam(critic2.parameters(), {.lr = 0.5});
+  load_checkpoint(path, *b.model, b.optimizer.get(), {{"dropout", &b.dropout_gen}}, {{"train", &b.loader}},
+                  {{"critic", &critic2_adam}});
+  const optim::OptimizerState want = critic_adam.state_dict(), got = critic2_adam.state_dict();
+  REQUIRE(got.size() == want.size());
+  for (const auto& [key, t] : want) {
+    INFO(key);
+    REQUIRE(same_bits(got.at(key), t));
+  }
+  // Loading weights only (no auxiliary map) ignores them.
+  Run c(5, 6, 7);
+  load_checkpoint(path, *c.model, nullptr, {});
+
+  const std::string p = path.string();
+  Run d(5, 6, 7);
+  const optim::OptimizerState before = d.optimizer->state_dict();
+  optim::Adam other(critic2.parameters(), {});
+  require_error([&] { load_checkpoint(path, *d.model, d.optimizer.get(), {}, {}, {{"judge", &other}}); },
+                {p, "auxiliary optimizers do not match", "missing from the checkpoint: judge",
+                 "in the checkpoint but not given: critic"});
+  optim::SGD sgd(critic2.parameters(), {});
+  require_error([&] { load_checkpoint(path, *d.model, d.optimizer.get(), {}, {}, {{"critic", &sgd}}); },
+                {p, "auxiliary optimizer 'critic' state of optimizer Adam but optimizer SGD"});
+  // A critic of another shape: refused after the main optimizer loaded, which gets its state back.
+  nn::Linear wide(2, 5, true, &init2);
+  optim::Adam wide_adam(wide.parameters(), {});
+  require_error([&] { load_checkpoint(path, *d.model, d.optimizer.get(), {}, {}, {{"critic", &wide_adam}}); },
+                {p, "auxiliary optimizer 'critic' state"});
+  const optim::OptimizerState after = d.optimizer->state_dict();
+  REQUIRE(after.size() == before.size());
+  for (const auto& [key, t] : before) REQUIRE(same_bits(after.at(key), t));
+  require_error(
+      [&] {
+        save_checkpoint(path, *a.model, nullptr, {}, {}, {}, {{"a.b", &critic_adam}});
+      },
+      {"auxiliary optimizer name 'a.b'"});
+}

@@ -144,6 +144,42 @@ TEST_CASE("an interrupted run resumed from its checkpoint gives the numbers of a
                 {"resume", "latest.safetensors"});
 }
 
+TEST_CASE("factor-vae resumed from its checkpoint gives the numbers of an uninterrupted run, the discriminator's "
+          "weights and Adam state included",
+          "[trainer][resume][autoencoders]") {
+  const fs::path dir = fresh_dir("resume_factor_vae");
+  RunConfig whole = tiny_config(dir, "whole");
+  whole.model = "factor-vae";
+  whole.discriminator_hidden = {8, 8};
+  std::ostringstream log;
+  train_run(whole, {.log = &log});
+  const MetricsTable t = read_metrics_csv(fs::path(whole.out) / "metrics.csv");
+  REQUIRE(t.has("tc"));
+  REQUIRE(t.has("discriminator_loss"));
+  REQUIRE(t.has("discriminator_accuracy"));
+  REQUIRE_FALSE(t.has("val_discriminator_loss"));  // D's step belongs to training only
+  const auto saved = io::load_safetensors(fs::path(whole.out) / "checkpoints/latest.safetensors");
+  REQUIRE(saved.tensors.at("aux_optim.discriminator.step").item<int64_t>() == 16);
+  REQUIRE(saved.tensors.at("optim.step").item<int64_t>() == 16);
+  REQUIRE(saved.tensors.count("model.discriminator.0.weight") == 1);
+  REQUIRE(saved.metadata.at("strata.optimizer.discriminator") == "Adam");
+
+  for (int64_t stop : {int64_t{3}, int64_t{11}}) {  // mid-epoch 1, mid-epoch 2
+    RunConfig parts = whole;
+    parts.out = (dir / ("parts" + std::to_string(stop))).string();
+    REQUIRE(train_run(parts, {.stop_after_steps = stop, .log = &log}).interrupted);
+    REQUIRE(resume_run(parts.out, std::nullopt, {.log = &log}).global_step == 16);
+    INFO("stopped after step " << stop);
+    REQUIRE(same_numbers(metrics_without_time(parts.out), metrics_without_time(whole.out)));
+    const auto a = io::load_safetensors(fs::path(parts.out) / "checkpoints/latest.safetensors").tensors;
+    REQUIRE(a.size() == saved.tensors.size());
+    for (const auto& [name, tensor] : saved.tensors) {
+      INFO(name);
+      REQUIRE(a.at(name).to_vector<double>() == tensor.to_vector<double>());
+    }
+  }
+}
+
 TEST_CASE("a Fashion-MNIST run writes sample and reconstruction grids", "[trainer][e2e]") {
   const fs::path dir = fresh_dir("fmnist");
   RunConfig c;

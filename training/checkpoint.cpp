@@ -1,6 +1,7 @@
 #include "training/checkpoint.h"
 
 #include <bit>
+#include <tuple>
 #include <vector>
 
 #include "engine/creation.h"
@@ -18,6 +19,7 @@ const char* const kModel = "model.";
 const char* const kOptim = "optim.";
 const char* const kRng = "rng.";
 const char* const kLoader = "loader.";
+const char* const kAuxOptim = "aux_optim.";
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
@@ -65,7 +67,7 @@ class CheckpointFile {
   // Splits the entries by their prefix; a name with none of them is not ours.
   void split() {
     const std::pair<const char*, std::map<std::string, Tensor>*> sections[] = {
-        {kModel, &model_}, {kOptim, &optim_}, {kRng, &rng_}, {kLoader, &loader_}};
+        {kModel, &model_}, {kOptim, &optim_}, {kRng, &rng_}, {kLoader, &loader_}, {kAuxOptim, &aux_optim_}};
     for (const auto& [name, t] : file_.tensors) {
       bool placed = false;
       for (const auto& [prefix, section] : sections)
@@ -75,8 +77,8 @@ class CheckpointFile {
           break;
         }
       if (!placed)
-        fail("unexpected entry '", name, "' (entries start with ", kModel, ", ", kOptim, ", ", kRng, " or ",
-             kLoader, ")");
+        fail("unexpected entry '", name, "' (entries start with ", kModel, ", ", kOptim, ", ", kRng, ", ",
+             kLoader, " or ", kAuxOptim, ")");
     }
   }
 
@@ -105,14 +107,31 @@ class CheckpointFile {
       fail("the checkpoint does not match the ", model.type_name(), ": ", join(problems, "; "));
   }
 
-  void check_optimizer(const optim::Optimizer& optimizer) const {
-    const auto kind = file_.metadata.find(kOptimizerKey);
-    if (kind == file_.metadata.end())
-      fail("the checkpoint holds no optimizer state but optimizer ", optimizer.name(),
-           " was given to restore");
-    if (kind->second != optimizer.name())
-      fail("the checkpoint holds the state of optimizer ", kind->second, " but optimizer ", optimizer.name(),
-           " was given to restore");
+  void check_optimizer(const optim::Optimizer& optimizer) const { check_kind(kOptimizerKey, "optimizer", optimizer); }
+
+  // The state of each named auxiliary optimizer, after checking that the names and kinds match.
+  std::map<std::string, optim::OptimizerState> auxiliary_states(
+      const std::map<std::string, optim::Optimizer*>& optimizers) const {
+    std::map<std::string, optim::OptimizerState> states;
+    for (const auto& [entry, t] : aux_optim_) {
+      const size_t dot = entry.find('.');
+      if (dot == std::string::npos) fail("entry '", kAuxOptim, entry, "' names no auxiliary optimizer key");
+      states[entry.substr(0, dot)][entry.substr(dot + 1)] = t;
+    }
+    std::vector<std::string> missing, unexpected;
+    for (const auto& [name, optimizer] : optimizers) {
+      if (optimizer == nullptr) fail("auxiliary optimizer '", name, "' is null");
+      if (!states.count(name)) missing.push_back(name);
+    }
+    for (const auto& [name, state] : states)
+      if (!optimizers.count(name)) unexpected.push_back(name);
+    if (!missing.empty() || !unexpected.empty())
+      fail("the auxiliary optimizers do not match the checkpoint:",
+           missing.empty() ? "" : " missing from the checkpoint: " + join(missing, ", ") + ";",
+           unexpected.empty() ? "" : " in the checkpoint but not given: " + join(unexpected, ", ") + ";");
+    for (const auto& [name, optimizer] : optimizers)
+      check_kind(std::string(kOptimizerKey) + "." + name, ("auxiliary optimizer '" + name + "'").c_str(), *optimizer);
+    return states;
   }
 
   // Named int64 [width] entries of one section, matched by name against what the caller passed.
@@ -149,9 +168,18 @@ class CheckpointFile {
   const std::map<std::string, Tensor>& loader() const { return loader_; }
 
  private:
+  void check_kind(const std::string& key, const char* what, const optim::Optimizer& optimizer) const {
+    const auto kind = file_.metadata.find(key);
+    if (kind == file_.metadata.end())
+      fail("the checkpoint holds no ", what, " state but optimizer ", optimizer.name(), " was given to restore");
+    if (kind->second != optimizer.name())
+      fail("the checkpoint holds the ", what, " state of optimizer ", kind->second, " but optimizer ",
+           optimizer.name(), " was given to restore");
+  }
+
   std::filesystem::path path_;
   io::SafetensorsFile file_;
-  std::map<std::string, Tensor> model_, optim_, rng_, loader_;
+  std::map<std::string, Tensor> model_, optim_, rng_, loader_, aux_optim_;
 };
 
 }  // namespace
@@ -159,12 +187,19 @@ class CheckpointFile {
 void save_checkpoint(const std::filesystem::path& path, const nn::Module& model,
                      const optim::Optimizer* optimizer,
                      const std::map<std::string, const Generator*>& generators, const Metadata& metadata,
-                     const std::map<std::string, const DataLoader*>& loaders) {
+                     const std::map<std::string, const DataLoader*>& loaders,
+                     const std::map<std::string, const optim::Optimizer*>& auxiliary_optimizers) {
   const std::string where = "save_checkpoint: '" + path.string() + "': ";
   io::TensorMap tensors;
   for (const auto& [name, t] : model.state_dict()) tensors[kModel + name] = t;
   if (optimizer != nullptr)
     for (const auto& [key, t] : optimizer->state_dict()) tensors[kOptim + key] = t;
+  for (const auto& [name, aux] : auxiliary_optimizers) {
+    STRATA_CHECK(aux != nullptr, where, "auxiliary optimizer '", name, "' is null");
+    STRATA_CHECK(!name.empty() && name.find('.') == std::string::npos, where, "auxiliary optimizer name '", name,
+                 "' must be non-empty and contain no '.'");
+    for (const auto& [key, t] : aux->state_dict()) tensors[kAuxOptim + name + "." + key] = t;
+  }
   for (const auto& [name, gen] : generators) {
     STRATA_CHECK(gen != nullptr, where, "generator '", name, "' is null");
     tensors[kRng + name] = int64_entry({gen->seed(), gen->offset()});
@@ -181,17 +216,21 @@ void save_checkpoint(const std::filesystem::path& path, const nn::Module& model,
                  "' uses the reserved prefix '", kReservedPrefix, "'");
   all[kFormatKey] = kFormatVersion;
   if (optimizer != nullptr) all[kOptimizerKey] = optimizer->name();
+  for (const auto& [name, aux] : auxiliary_optimizers) all[std::string(kOptimizerKey) + "." + name] = aux->name();
   io::save_safetensors(path, tensors, all);
 }
 
 Metadata load_checkpoint(const std::filesystem::path& path, nn::Module& model, optim::Optimizer* optimizer,
                          const std::map<std::string, Generator*>& generators,
-                         const std::map<std::string, DataLoader*>& loaders) {
+                         const std::map<std::string, DataLoader*>& loaders,
+                         const std::map<std::string, optim::Optimizer*>& auxiliary_optimizers) {
   CheckpointFile file(path);
   Metadata metadata = file.user_metadata();
   file.split();
   file.check_model(model);
   if (optimizer != nullptr) file.check_optimizer(*optimizer);
+  std::map<std::string, optim::OptimizerState> aux_states;
+  if (!auxiliary_optimizers.empty()) aux_states = file.auxiliary_states(auxiliary_optimizers);
   std::map<std::string, std::vector<uint64_t>> gen_states, loader_states;
   if (!generators.empty()) gen_states = file.named_states(kRng, "generator", generators, file.rng(), 2);
   if (!loaders.empty()) loader_states = file.named_states(kLoader, "data loader", loaders, file.loader(), 3);
@@ -201,17 +240,25 @@ Metadata load_checkpoint(const std::filesystem::path& path, nn::Module& model, o
       file.fail("entry '", kLoader, name, "' has a negative epoch count (", std::bit_cast<int64_t>(s[2]),
                 ")");
 
-  // The optimizer checks its state itself before changing anything, so it goes first: when it
-  // refuses, nothing has been modified yet.
-  if (optimizer != nullptr) {
-    const Device device = optimizer->params().front().device();
+  // Each optimizer checks its state itself before changing anything, so they go first; when a later
+  // one refuses, the ones already loaded get their previous state back, and nothing else has changed.
+  std::vector<std::tuple<std::string, optim::Optimizer*, optim::OptimizerState>> loads;
+  if (optimizer != nullptr) loads.emplace_back("optimizer state", optimizer, file.optim());
+  for (const auto& [name, aux] : auxiliary_optimizers)
+    loads.emplace_back("auxiliary optimizer '" + name + "' state", aux, aux_states.at(name));
+  std::vector<std::pair<optim::Optimizer*, optim::OptimizerState>> previous;
+  for (auto& [what, opt, saved] : loads) {
+    const Device device = opt->params().front().device();
     optim::OptimizerState state;
-    for (const auto& [key, t] : file.optim()) state[key] = on_device(t, device);
+    for (const auto& [key, t] : saved) state[key] = on_device(t, device);
+    const optim::OptimizerState before = opt->state_dict();
     try {
-      optimizer->load_state_dict(state);
+      opt->load_state_dict(state);
     } catch (const Error& e) {
-      file.fail("optimizer state: ", e.what());
+      for (auto it = previous.rbegin(); it != previous.rend(); ++it) it->first->load_state_dict(it->second);
+      file.fail(what, ": ", e.what());
     }
+    previous.emplace_back(opt, before);
   }
   nn::StateDict state;
   const nn::StateDict current = model.state_dict();

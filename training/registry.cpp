@@ -1,14 +1,18 @@
 #include "training/registry.h"
 
+#include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "engine/creation.h"
 #include "engine/data/fashion_mnist.h"
 #include "engine/io/safetensors.h"
 #include "models/autoencoders/ae.h"
 #include "models/autoencoders/dae.h"
+#include "models/autoencoders/factor_vae.h"
 #include "models/autoencoders/vae.h"
 #include "ops/ops.h"
+#include "training/factor_vae_trainable.h"
 
 namespace strata::training {
 
@@ -26,6 +30,23 @@ class AutoencoderTrainable final : public Trainable {
   Tensor reconstruct(const Tensor& x) override { return clamp(model_->reconstruct(x), 0.0, 1.0); }
   bool has_prior() const override { return model_->has_prior(); }
   void set_step(int64_t step) override { model_->set_step(step); }
+  // Class-conditional members (CVAE) read the labels through models::GivenLabels.
+  int64_t num_classes() const override { return model_->num_classes(); }
+  LossTerms labelled_loss_terms(const Tensor& x, const Tensor& labels, Generator* gen) override {
+    if (!model_->conditional()) return loss_terms(x, gen);
+    const models::GivenLabels given(*model_, labels);
+    return loss_terms(x, gen);
+  }
+  Tensor labelled_sample(const Tensor& labels, Generator* gen) override {
+    if (!model_->conditional()) return sample(labels.size(0), gen);
+    const models::GivenLabels given(*model_, labels);
+    return sample(labels.size(0), gen);
+  }
+  Tensor labelled_reconstruct(const Tensor& x, const Tensor& labels) override {
+    if (!model_->conditional()) return reconstruct(x);
+    const models::GivenLabels given(*model_, labels);
+    return reconstruct(x);
+  }
 
  private:
   std::shared_ptr<models::Autoencoder> model_;
@@ -54,6 +75,22 @@ models::VaeOptions vae_options(const RunConfig& c) {
           .capacity = {.max_nats = c.capacity_max, .steps = c.capacity_steps, .gamma = c.capacity_gamma}};
 }
 
+models::FactorVaeOptions factor_vae_options(const RunConfig& c) {
+  models::FactorVaeOptions f;
+  f.gamma = c.factor_gamma;
+  f.discriminator_widths = c.discriminator_hidden;
+  f.discriminator_optimizer.lr = c.discriminator_lr;
+  return f;
+}
+
+// The classes a --conditional model is conditioned on; refuses unlabelled data, naming it.
+int64_t conditioning_classes(const RunConfig& c, int64_t num_classes) {
+  if (!c.conditional) return 0;
+  STRATA_CHECK(num_classes > 0, "--conditional needs labelled data, but dataset ", c.data,
+               " has no labels (fashion-mnist has; a tensors: file needs int64 \"train_labels\")");
+  return num_classes;
+}
+
 models::Corruption corruption(const RunConfig& c) {
   return {.kind = models::parse_corruption(c.corruption), .sigma = c.noise_sigma, .fraction = c.corruption_fraction};
 }
@@ -72,12 +109,14 @@ std::vector<NamedEntry> models() {
           {"cae", "convolutional autoencoder: the ae objective on the W2 conv encoder/decoder (28x28 or 64x64)"},
           {"dae", "denoising autoencoder (Vincent et al. 2008): reconstructs x from a corrupted copy (--corruption)"},
           {"vae", "variational autoencoder (Kingma & Welling 2014); --beta, --capacity-max, --kl-warmup"},
-          {"beta-vae", "beta-VAE (Higgins et al. 2017), beta 4 unless --beta; --capacity-max: Burgess et al. 2018"}};
+          {"beta-vae", "beta-VAE (Higgins et al. 2017), beta 4 unless --beta; --capacity-max: Burgess et al. 2018"},
+          {"factor-vae", "FactorVAE (Kim & Mnih 2018): + gamma * TC from a discriminator on permuted latents (--factor-gamma)"}};
 }
 
 std::vector<NamedEntry> datasets() {
   return {{"fashion-mnist", "Fashion-MNIST 28x28 (Debian dataset-fashion-mnist); validation = its test split"},
-          {"tensors:FILE", "a safetensors file with float32 [N, D] tensors \"train\" and optionally \"validation\""}};
+          {"tensors:FILE", "a safetensors file with float32 [N, D] tensors \"train\" and optionally \"validation\""
+                           " (int64 [N] \"train_labels\", \"validation_labels\": labelled)"}};
 }
 
 std::vector<std::string> model_names() {
@@ -88,9 +127,13 @@ std::vector<std::string> model_names() {
 
 std::vector<std::string> dataset_names() { return {"fashion-mnist"}; }
 
-std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim) {
+std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim, int64_t num_classes) {
   validate_model_settings(config);
-  const models::AutoencoderOptions options = autoencoder_options(config, input_dim);
+  models::AutoencoderOptions options = autoencoder_options(config, input_dim);
+  options.num_classes = conditioning_classes(config, num_classes);
+  if (config.model == "factor-vae")
+    return std::make_unique<FactorVaeTrainable>(
+        std::make_shared<models::FactorVae>(options, vae_options(config), factor_vae_options(config)));
   std::shared_ptr<models::Autoencoder> model;
   if (config.model == "ae") model = std::make_shared<models::Ae>(options);
   else if (config.model == "cae") model = std::make_shared<models::Ae>(options, nullptr, "CAE");
@@ -98,6 +141,9 @@ std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim
   else if (config.model == "vae") model = std::make_shared<models::Vae>(options, vae_options(config));
   else if (config.model == "beta-vae") model = std::make_shared<models::Vae>(options, vae_options(config), nullptr, "beta-VAE");
   else throw Error(detail::concat("unknown model \"", config.model, "\""));
+  // The CVAE conditions a VAE-type model: a stochastic encoder and a prior to sample classes from.
+  STRATA_CHECK(!config.conditional || (model->stochastic() && model->has_prior()), "--conditional needs a VAE-type model",
+               " (a stochastic encoder and a prior), not ", config.model);
   return std::make_unique<AutoencoderTrainable>(std::move(model));
 }
 
@@ -113,11 +159,17 @@ void validate_model_settings(const RunConfig& c) {
   v.warmup.validate(c.model);
   v.capacity.validate(c.model);
   corruption(c).validate(c.model);
+  STRATA_CHECK(c.factor_gamma >= 0 && std::isfinite(c.factor_gamma), "factor_gamma must be >= 0, got ", c.factor_gamma);
+  STRATA_CHECK(c.discriminator_lr > 0 && std::isfinite(c.discriminator_lr), "discriminator_lr must be a positive number, got ",
+               c.discriminator_lr);
+  STRATA_CHECK(!c.discriminator_hidden.empty(), "discriminator_hidden must list at least one layer width");
+  for (int64_t h : c.discriminator_hidden)
+    STRATA_CHECK(h >= 1, "discriminator_hidden widths must be at least 1, got ", h);
 }
 
 DataSplits load_data(const RunConfig& config) {
   if (config.data == "fashion-mnist") {
-    return {first_rows(load_fashion_mnist("train"), config.limit_train), load_fashion_mnist("test"), 28, 28, "test"};
+    return {first_rows(load_fashion_mnist("train"), config.limit_train), load_fashion_mnist("test"), 28, 28, "test", 10};
   }
   const std::string prefix = "tensors:";
   STRATA_CHECK(config.data.rfind(prefix, 0) == 0, "unknown dataset \"", config.data, "\"");
@@ -132,8 +184,28 @@ DataSplits load_data(const RunConfig& config) {
   const Tensor validation = val != file.tensors.end() ? val->second : train->second;
   STRATA_CHECK(validation.dim() == 2 && validation.size(1) == train->second.size(1), "dataset ", path,
                ": \"validation\" must be [M, ", train->second.size(1), "], got ", shape_str(validation.shape()));
-  return {first_rows(TensorDataset(train->second), config.limit_train), TensorDataset(validation), 0, 0,
-          val != file.tensors.end() ? "validation" : "validation (= train)"};
+  const std::string validation_name = val != file.tensors.end() ? "validation" : "validation (= train)";
+  const auto train_labels = file.tensors.find("train_labels");
+  if (train_labels == file.tensors.end())
+    return {first_rows(TensorDataset(train->second), config.limit_train), TensorDataset(validation), 0, 0,
+            validation_name};
+  // Labelled: class indices 0..C-1, C = 1 + the largest label of either split.
+  const auto val_labels = file.tensors.find("validation_labels");
+  STRATA_CHECK(val == file.tensors.end() || val_labels != file.tensors.end(), "dataset ", path,
+               ": has \"train_labels\" and \"validation\" but no \"validation_labels\"");
+  const Tensor validation_labels = val != file.tensors.end() ? val_labels->second : train_labels->second;
+  int64_t num_classes = 0;
+  for (const auto& [name, labels, rows] : {std::tuple{"train_labels", train_labels->second, train->second.size(0)},
+                                           std::tuple{"validation_labels", validation_labels, validation.size(0)}}) {
+    STRATA_CHECK(labels.dim() == 1 && labels.dtype() == DType::Int64 && labels.size(0) == rows, "dataset ", path, ": \"",
+                 name, "\" must be int64 [", rows, "], got ", dtype_name(labels.dtype()), " ", shape_str(labels.shape()));
+    for (int64_t c : labels.to_vector<int64_t>()) {
+      STRATA_CHECK(c >= 0, "dataset ", path, ": \"", name, "\" holds the negative class ", c);
+      num_classes = std::max(num_classes, c + 1);
+    }
+  }
+  return {first_rows(TensorDataset(train->second, train_labels->second), config.limit_train),
+          TensorDataset(validation, validation_labels), 0, 0, validation_name, num_classes};
 }
 
 }  // namespace strata::training

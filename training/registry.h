@@ -22,7 +22,8 @@ std::vector<std::string> model_names();
 std::vector<std::string> dataset_names();
 
 // A freshly initialised model for inputs of `input_dim` features (initialised from the default generator).
-std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim);
+// `num_classes`: the classes of the data's labels (0: unlabelled), which config.conditional needs.
+std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim, int64_t num_classes = 0);
 // Checks the model-specific settings (arch, likelihood, beta, capacity, warm-up, corruption),
 // naming the valid choices; validate() calls it.
 void validate_model_settings(const RunConfig& config);
@@ -32,9 +33,11 @@ struct DataSplits {
   TensorDataset validation;
   int64_t image_height = 0, image_width = 0;  // for picture grids; 0 when the data are not images
   std::string validation_name = "validation";  // what the held-out split is, for messages
+  int64_t num_classes = 0;                     // classes of the labels; 0 when the data have none
 };
-// config.data: "fashion-mnist" (validation = its test split) or "tensors:FILE.safetensors"
-// (tensors "train" and optionally "validation", float32 [N, D]).
+// config.data: "fashion-mnist" (validation = its test split, 10 classes) or "tensors:FILE.safetensors"
+// (tensors "train" and optionally "validation", float32 [N, D]; optionally "train_labels" and
+// "validation_labels", int64 [N] classes 0..C-1, which make the data labelled).
 DataSplits load_data(const RunConfig& config);
 
 }  // namespace strata::training

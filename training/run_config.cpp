@@ -25,7 +25,9 @@ json to_json(const RunConfig& c) {
               {"beta", c.beta},           {"capacity_max", c.capacity_max}, {"capacity_steps", c.capacity_steps},
               {"capacity_gamma", c.capacity_gamma}, {"kl_warmup", c.kl_warmup},
               {"kl_warmup_steps", c.kl_warmup_steps}, {"corruption", c.corruption},
-              {"noise_sigma", c.noise_sigma}, {"corruption_fraction", c.corruption_fraction}};
+              {"noise_sigma", c.noise_sigma}, {"corruption_fraction", c.corruption_fraction},
+              {"conditional", c.conditional}, {"factor_gamma", c.factor_gamma},
+              {"discriminator_lr", c.discriminator_lr}, {"discriminator_hidden", c.discriminator_hidden}};
 }
 
 namespace {
@@ -111,6 +113,10 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "corruption", c.corruption, source);
   read(j, "noise_sigma", c.noise_sigma, source);
   read(j, "corruption_fraction", c.corruption_fraction, source);
+  read(j, "conditional", c.conditional, source);
+  read(j, "factor_gamma", c.factor_gamma, source);
+  read(j, "discriminator_lr", c.discriminator_lr, source);
+  read(j, "discriminator_hidden", c.discriminator_hidden, source);
   return c;
 }
 

@@ -41,6 +41,10 @@ struct RunConfig {
   std::string corruption = "gaussian";   // dae: gaussian, masking, salt-and-pepper
   double noise_sigma = 0.3;              // dae, gaussian corruption
   double corruption_fraction = 0.25;     // dae, masking and salt-and-pepper
+  bool conditional = false;              // VAE-type models: condition on the class (CVAE; labelled data)
+  double factor_gamma = 35;              // factor-vae: weight of the discriminator's TC estimate
+  double discriminator_lr = 1e-4;        // factor-vae: the discriminator's Adam lr (betas 0.5, 0.9)
+  std::vector<int64_t> discriminator_hidden = std::vector<int64_t>(6, 1000);  // factor-vae: D's widths
 };
 
 nlohmann::json to_json(const RunConfig& config);

@@ -3,10 +3,12 @@
 // family to it (models::Autoencoder for the autoencoders).
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "engine/optim/optimizer.h"
 #include "engine/random.h"
 #include "models/nn/module.h"
 
@@ -31,6 +33,31 @@ class Trainable {
   // The optimiser step the next loss_terms() belongs to, for models whose objective follows a
   // schedule (KL warm-up, capacity annealing); set before every step, so resumed runs continue it.
   virtual void set_step(int64_t) {}
+
+  // The parameters the trainer's optimizer updates with the loss. Models with a second objective
+  // leave out that objective's parameters (FactorVAE's discriminator, trained in after_step()).
+  virtual std::vector<Tensor> parameters() { return module().parameters(); }
+  // A second update after each optimizer step, for models that own another objective and its
+  // optimizer (FactorVAE's discriminator: Kim & Mnih 2018, Algorithm 2). It reads what that step's
+  // loss_terms() computed, draws its noise from `gen`, and returns its own terms, named by
+  // after_step_names(), for metrics.csv and the progress line.
+  virtual LossTerms after_step(Generator* /*gen*/) { return {}; }
+  virtual std::vector<std::string> after_step_names() const { return {}; }
+  // The optimizers after_step() updates, by name: checkpoints hold their state, so --resume
+  // continues them exactly.
+  virtual std::map<std::string, optim::Optimizer*> auxiliary_optimizers() { return {}; }
+
+  // Class-conditional models (CVAE, --conditional): the number of classes they are conditioned
+  // on; 0 for the others.
+  virtual int64_t num_classes() const { return 0; }
+  // loss_terms, sample and reconstruct with class labels (int64 [N]): conditional models condition
+  // on them; these defaults ignore them, so a model that is never conditional implements only the
+  // plain methods. The trainer calls these, with the labels of the data (undefined if it has none).
+  virtual LossTerms labelled_loss_terms(const Tensor& x, const Tensor& /*labels*/, Generator* gen) {
+    return loss_terms(x, gen);
+  }
+  virtual Tensor labelled_sample(const Tensor& labels, Generator* gen) { return sample(labels.size(0), gen); }
+  virtual Tensor labelled_reconstruct(const Tensor& x, const Tensor& /*labels*/) { return reconstruct(x); }
 };
 
 }  // namespace strata::training

@@ -75,8 +75,8 @@ void build(Run& run, const RunConfig& config, const fs::path& dir, int threads) 
   else if (config.threads > 0) set_num_threads(config.threads);
   manual_seed(config.seed);  // the model's initial weights
   run.data = load_data(config);
-  run.model = make_model(config, run.data->train.inputs().size(1));
-  run.adam = std::make_unique<optim::Adam>(run.model->module().parameters(), optim::AdamOptions{.lr = config.lr});
+  run.model = make_model(config, run.data->train.inputs().size(1), run.data->num_classes);
+  run.adam = std::make_unique<optim::Adam>(run.model->parameters(), optim::AdamOptions{.lr = config.lr});
   run.loader = std::make_unique<DataLoader>(
       run.data->train,
       DataLoaderOptions{.batch_size = config.batch_size, .shuffle = true, .drop_last = true, .seed = config.seed});
@@ -97,12 +97,21 @@ Metadata run_metadata(const Run& run, double wall_time) {
           {"global_step", std::to_string(run.global_step)},
           {"best_validation_loss", std::to_string(run.best_validation)},
           {"wall_time_s", std::to_string(wall_time)},
+          {"num_classes", std::to_string(run.model->num_classes())},  // 0: not class-conditional
           {"config", to_json(run.config).dump()}};
+}
+
+// A model's own optimizers (FactorVAE's discriminator's), for the checkpoint.
+std::map<std::string, const optim::Optimizer*> auxiliary_optimizers(const Run& run) {
+  std::map<std::string, const optim::Optimizer*> out;
+  for (const auto& [name, optimizer] : run.model->auxiliary_optimizers()) out[name] = optimizer;
+  return out;
 }
 
 void save(const Run& run, const std::string& name, double wall_time) {
   save_checkpoint(run.dir / "checkpoints" / (name + ".safetensors"), run.model->module(), run.adam.get(),
-                  {{"noise", &run.noise}}, run_metadata(run, wall_time), {{"train", run.loader.get()}});
+                  {{"noise", &run.noise}}, run_metadata(run, wall_time), {{"train", run.loader.get()}},
+                  auxiliary_optimizers(run));
 }
 
 double number(const Metadata& m, const char* key) {
@@ -136,7 +145,7 @@ std::vector<std::pair<std::string, double>> evaluate(Trainable& model, const Ten
   std::vector<std::pair<std::string, double>> totals;
   int64_t count = 0;
   for (const Batch& batch : DataLoader(data, {.batch_size = kEvalBatch})) {
-    const LossTerms terms = model.loss_terms(batch.inputs, &gen);
+    const LossTerms terms = model.labelled_loss_terms(batch.inputs, batch.labels, &gen);
     const double n = static_cast<double>(batch.inputs.size(0));
     if (totals.empty())
       for (const auto& [name, value] : terms) totals.push_back({name, 0.0});
@@ -153,6 +162,21 @@ Tensor as_images(const Tensor& flat, const DataSplits& data) {
   return reshape(flat, {flat.size(0), 1, data.image_height, data.image_width});
 }
 
+// About n samples as a picture grid: 8 per row, or for a class-conditional model one row per class
+// (n / classes samples of each, at least one).
+void save_sample_grid(Trainable& model, const DataSplits& data, int64_t n, Generator* gen, const std::string& path) {
+  const int64_t classes = model.num_classes();
+  if (classes == 0) {
+    io::save_image_grid(path, as_images(model.sample(n, gen), data), 8);
+    return;
+  }
+  const int64_t per_class = std::max<int64_t>(1, n / classes);
+  std::vector<int64_t> labels;
+  for (int64_t c = 0; c < classes; ++c) labels.insert(labels.end(), static_cast<size_t>(per_class), c);
+  const Tensor y = from_vector(labels, {static_cast<int64_t>(labels.size())});
+  io::save_image_grid(path, as_images(model.labelled_sample(y, gen), data), per_class);
+}
+
 void write_pictures(Run& run) {
   if (run.data->image_height == 0) return;
   NoGradGuard no_grad;
@@ -161,12 +185,12 @@ void write_pictures(Run& run) {
   std::snprintf(name, sizeof name, "epoch_%03lld.png", static_cast<long long>(run.epoch));
   Generator gen(picture_seed(run.config));
   const int64_t n = run.config.samples;
-  if (run.model->has_prior())
-    io::save_image_grid((run.dir / "samples" / name).string(), as_images(run.model->sample(n, &gen), *run.data), 8);
+  if (run.model->has_prior()) save_sample_grid(*run.model, *run.data, n, &gen, (run.dir / "samples" / name).string());
   // Reconstructions: rows of inputs above rows of their reconstructions.
   const int64_t half = std::max<int64_t>(1, std::min(n / 2, run.data->validation.size()));
   const Tensor x = narrow(run.data->validation.inputs(), 0, 0, half);
-  const Tensor both = cat({x, run.model->reconstruct(x)}, 0);
+  const Tensor labels = run.data->validation.labels().defined() ? narrow(run.data->validation.labels(), 0, 0, half) : Tensor();
+  const Tensor both = cat({x, run.model->labelled_reconstruct(x, labels)}, 0);
   io::save_image_grid((run.dir / "reconstructions" / name).string(), as_images(both, *run.data), 8);
   run.model->module().train();
 }
@@ -174,6 +198,7 @@ void write_pictures(Run& run) {
 std::vector<std::string> metric_columns(const Trainable& model) {
   std::vector<std::string> columns{"step", "epoch", "wall_time_s"};
   for (const auto& name : model.loss_names()) columns.push_back(name);
+  for (const auto& name : model.after_step_names()) columns.push_back(name);
   columns.push_back("lr");
   for (const auto& name : model.loss_names()) columns.push_back("val_" + name);
   return columns;
@@ -241,10 +266,11 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
       const Batch batch = *batches.next();
       run.adam->zero_grad();
       run.model->set_step(run.global_step);
-      const LossTerms terms = run.model->loss_terms(batch.inputs, &run.noise);
+      LossTerms terms = run.model->labelled_loss_terms(batch.inputs, batch.labels, &run.noise);
       terms[0].second.backward();
       if (run.config.clip_grad_norm > 0) optim::clip_grad_norm_(run.adam->params(), run.config.clip_grad_norm);
       run.adam->step();
+      for (auto& term : run.model->after_step(&run.noise)) terms.push_back(std::move(term));
       ++run.global_step;
       run.step_in_epoch = i + 1;
       std::map<std::string, double> row{{"step", static_cast<double>(run.global_step)},
@@ -319,7 +345,7 @@ TrainResult resume_run(const std::string& run_dir, std::optional<int64_t> epochs
   Run run;
   build(run, config, dir, options.threads);
   const Metadata meta = load_checkpoint(latest, run.model->module(), run.adam.get(), {{"noise", &run.noise}},
-                                        {{"train", run.loader.get()}});
+                                        {{"train", run.loader.get()}}, run.model->auxiliary_optimizers());
   run.epoch = count(meta, "epoch");
   run.step_in_epoch = count(meta, "step_in_epoch");
   run.global_step = count(meta, "global_step");
@@ -341,7 +367,7 @@ LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   LoadedRun r;
   r.config = load_config((dir / "config.json").string());
   r.data = load_data(r.config);
-  r.model = make_model(r.config, r.data->train.inputs().size(1));
+  r.model = make_model(r.config, r.data->train.inputs().size(1), r.data->num_classes);
   const fs::path path = dir / "checkpoints" / (which + ".safetensors");
   STRATA_CHECK(fs::exists(path), "no checkpoint ", path.string());
   const Metadata meta = load_checkpoint(path, r.model->module(), nullptr, {}, {});
@@ -358,7 +384,7 @@ std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t se
   NoGradGuard no_grad;
   Generator gen(seed);
   const std::string path = out.empty() ? (fs::path(run_dir) / "samples" / "sample.png").string() : out;
-  io::save_image_grid(path, as_images(r.model->sample(n, &gen), *r.data), 8);
+  save_sample_grid(*r.model, *r.data, n, &gen, path);
   return path;
 }
 

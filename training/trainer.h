@@ -38,7 +38,8 @@ TrainResult train_run(const RunConfig& config, const TrainOptions& options);
 // Continues RUN from checkpoints/latest.safetensors, optionally up to a new number of epochs.
 TrainResult resume_run(const std::string& run_dir, std::optional<int64_t> epochs, const TrainOptions& options);
 
-// Draws n samples from RUN's best checkpoint into a PNG grid; returns the file written.
+// Draws n samples from RUN's best checkpoint into a PNG grid (8 per row; for a class-conditional
+// model one row per class of n / classes samples, at least one); returns the file written.
 std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out);
 // Validation loss terms of RUN's "best" or "latest" checkpoint.
 std::vector<std::pair<std::string, double>> evaluate_run(const std::string& run_dir, const std::string& which);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "models/autoencoders/conditioning.h"
 #include "ops/ops.h"
 
 namespace strata::models {
@@ -19,7 +20,15 @@ Autoencoder::Autoencoder(std::string name, AutoencoderOptions options, bool stoc
     : nn::Module(name), name_(std::move(name)), options_(std::move(options)), stochastic_(stochastic) {
   STRATA_CHECK(options_.input_dim >= 1 && options_.latent_dim >= 1, name_, ": input_dim and latent_dim must be >= 1, got ",
                options_.input_dim, " and ", options_.latent_dim);
-  EncoderDecoder enc = build_encoder(options_.architecture, options_.input_dim, name_, init);
+  STRATA_CHECK(options_.num_classes >= 0, name_, ": num_classes must be >= 0 (0: unconditional), got ",
+               options_.num_classes);
+  // A conditional encoder reads the input with the one-hot class appended; the decoder reads [z, class].
+  EncoderDecoder enc =
+      conditional()
+          ? build_encoder(conditioned_encoder_spec(options_.architecture, options_.num_classes),
+                          conditioned_input_dim(options_.architecture, options_.input_dim, options_.num_classes, name_),
+                          name_, init)
+          : build_encoder(options_.architecture, options_.input_dim, name_, init);
   encoder_ = register_module("encoder", enc.encoder);
   if (stochastic_) {
     mean_head_ = register_module("mean", std::make_shared<nn::Linear>(enc.features, options_.latent_dim, true, init));
@@ -27,8 +36,8 @@ Autoencoder::Autoencoder(std::string name, AutoencoderOptions options, bool stoc
   } else {
     code_head_ = register_module("code", std::make_shared<nn::Linear>(enc.features, options_.latent_dim, true, init));
   }
-  decoder_ = register_module(
-      "decoder", build_decoder(options_.architecture, options_.latent_dim, options_.input_dim, name_, init));
+  decoder_ = register_module("decoder", build_decoder(options_.architecture, options_.latent_dim + options_.num_classes,
+                                                      options_.input_dim, name_, init));
   likelihood_ = register_module("likelihood", std::make_shared<Likelihood>(options_.likelihood, options_.input_dim));
 }
 
@@ -42,8 +51,27 @@ Tensor Autoencoder::flat_input(const Tensor& x, const char* method) const {
   return x.dim() == 2 ? x : reshape(x, {x.size(0), features});
 }
 
+GivenLabels::GivenLabels(Autoencoder& model, const Tensor& labels) : model_(model), previous_(model.condition_) {
+  STRATA_CHECK(model.conditional(), model.name(), ": class labels were given, but the model is not class-conditional",
+               " (num_classes 0; train it with --conditional)");
+  const Tensor probe = model.decoder_->parameters().front();
+  model.condition_ = one_hot_condition(labels, model.num_classes(), probe.dtype(), model.name());
+}
+
+GivenLabels::~GivenLabels() { model_.condition_ = previous_; }
+
+Tensor Autoencoder::with_condition(const Tensor& x, bool encoder_input, const char* method) const {
+  if (!conditional()) return x;
+  STRATA_CHECK(condition_.defined(), name_, "::", method, ": the model is conditioned on ", options_.num_classes,
+               " classes; give the labels of the batch (models::GivenLabels)");
+  STRATA_CHECK(condition_.size(0) == x.size(0), name_, "::", method, ": ", condition_.size(0),
+               " class labels were given for ", x.size(0), " rows");
+  if (!encoder_input) return cat({x, condition_}, 1);
+  return append_condition(x, condition_, options_.architecture, options_.input_dim, name_);
+}
+
 Encoding Autoencoder::encode(const Tensor& x) {
-  const Tensor h = encoder_->forward(flat_input(x, "encode"));
+  const Tensor h = encoder_->forward(with_condition(flat_input(x, "encode"), true, "encode"));
   if (!stochastic_) return {code_head_->forward(h), Tensor(), Tensor()};
   Encoding e;
   e.mean = mean_head_->forward(h);
@@ -55,7 +83,7 @@ Encoding Autoencoder::encode(const Tensor& x) {
 Tensor Autoencoder::decode(const Tensor& z) {
   STRATA_CHECK(z.defined() && z.dim() == 2 && z.size(1) == options_.latent_dim, name_, "::decode: expects [batch, ",
                options_.latent_dim, "], got ", z.defined() ? shape_str(z.shape()) : "an undefined tensor");
-  return decoder_->forward(z);
+  return decoder_->forward(with_condition(z, false, "decode"));
 }
 
 Tensor Autoencoder::reparameterize(const Encoding& q, Generator* gen) const {

@@ -41,6 +41,28 @@ struct AutoencoderOptions {
   int64_t latent_dim = 32;
   ArchitectureSpec architecture;  // mlp {512, 256} by default
   LikelihoodSpec likelihood;      // Bernoulli by default
+  // > 0: class-conditional (CVAE, conditioning.h): the one-hot class joins the encoder's and the
+  // decoder's input, and every call that encodes or decodes needs the labels (GivenLabels).
+  int64_t num_classes = 0;
+};
+
+class Autoencoder;
+
+// The class labels (int64 [N]) a class-conditional model is conditioned on for the calls made
+// while this object lives: loss, encode, decode, sample (n = N), reconstruct, log_prob. Being a
+// scope rather than an argument, it conditions every model of the family without each objective
+// passing labels along. The labels are state of the model, so calls on ONE conditional model
+// under different labels must not run concurrently. Throws when the model is not conditional.
+class GivenLabels {
+ public:
+  GivenLabels(Autoencoder& model, const Tensor& labels);
+  ~GivenLabels();
+  GivenLabels(const GivenLabels&) = delete;
+  GivenLabels& operator=(const GivenLabels&) = delete;
+
+ private:
+  Autoencoder& model_;
+  Tensor previous_;
 };
 
 class Autoencoder : public nn::Module {
@@ -81,6 +103,8 @@ class Autoencoder : public nn::Module {
   const AutoencoderOptions& options() const { return options_; }
   bool stochastic() const { return stochastic_; }
   Likelihood& likelihood() { return *likelihood_; }
+  int64_t num_classes() const { return options_.num_classes; }
+  bool conditional() const { return options_.num_classes > 0; }
 
  protected:
   // x as [N, D], accepting [N, D] or images [N, ...] with D features; throws naming the model.
@@ -92,6 +116,10 @@ class Autoencoder : public nn::Module {
   void require_prior(const char* method) const;
 
  private:
+  friend class GivenLabels;
+  // [rows, D or L] with the active condition's one-hot appended (conditioning.h); rows must match.
+  Tensor with_condition(const Tensor& x, bool encoder_input, const char* method) const;
+
   std::string name_;
   AutoencoderOptions options_;
   bool stochastic_;
@@ -99,6 +127,7 @@ class Autoencoder : public nn::Module {
   std::shared_ptr<nn::Sequential> encoder_, decoder_;
   std::shared_ptr<nn::Linear> code_head_, mean_head_, log_var_head_;
   std::shared_ptr<Likelihood> likelihood_;
+  Tensor condition_;  // one-hot [N, num_classes] of the labels given (GivenLabels); undefined otherwise
 };
 
 }  // namespace strata::models

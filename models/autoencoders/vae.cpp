@@ -23,7 +23,11 @@ std::vector<std::string> Vae::loss_names() const {
 LossTerms Vae::loss(const Tensor& x, Generator* gen) {
   const Tensor flat = flat_input(x, "loss");
   const Encoding q = encode(flat);
-  const Tensor params = decode(reparameterize(q, gen));
+  return elbo_terms(flat, q, reparameterize(q, gen));
+}
+
+LossTerms Vae::elbo_terms(const Tensor& flat, const Encoding& q, const Tensor& z) {
+  const Tensor params = decode(z);
   const double batch = static_cast<double>(flat.size(0));
   const Tensor rec = div(sum(reconstruction_nll(flat, params)), batch);
   const Tensor kl = div(sum(kl_standard_normal(q.mean, q.log_var)), batch);

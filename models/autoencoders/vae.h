@@ -36,6 +36,11 @@ class Vae : public Autoencoder {
   // One posterior draw z = mu + sigma * eps for the encoding of x (eps from `gen`).
   Tensor sample_posterior(const Encoding& q, Generator* gen = nullptr) const { return reparameterize(q, gen); }
 
+ protected:
+  // The terms loss() returns, for flat inputs [N, D], their encoding q and one draw z ~ q(z|x):
+  // for members that add to the objective a term of the same z (FactorVAE's total correlation).
+  LossTerms elbo_terms(const Tensor& flat, const Encoding& q, const Tensor& z);
+
  private:
   VaeOptions vae_;
 };
