@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages strata needs to build, test and run its default job, if missing.
-#   bash scripts/install-deps.sh [fuzz]
+#   bash scripts/install-deps.sh [fuzz|bench]
 # Works as root or through sudo; does nothing (and needs no network) when all are present.
 set -euo pipefail
 
@@ -17,6 +17,12 @@ packages=(
 # ASan/UBSan runtimes (scripts/test-sanitizers.sh) come with g++ itself.
 if [ "${1:-}" = fuzz ]; then
   packages+=(clang libclang-rt-dev)
+fi
+# `install-deps.sh bench` adds Debian's libtorch (1.13) for strata-bench's libtorch peer. The
+# PyTorch peer (--vs pytorch) needs `torch` from PyPI in a virtual environment outside the tree;
+# bench/RESULTS.md shows how. Neither is needed to build or test strata.
+if [ "${1:-}" = bench ]; then
+  packages+=(libtorch-dev)
 fi
 
 missing=()
