@@ -74,9 +74,10 @@ std::vector<TargetRow> check_targets(const EngineRun& strata, const EngineRun& p
     }
     rows.push_back(row);
     const std::string peer_name = peer.engine.empty() ? "peer" : peer.engine;
-    TargetRow below{"W1 peak RSS below " + peer_name + "'s", "n/a (no peer: --vs libtorch|pytorch)", false, false};
     const auto s = strata.rss_mib.find("W1");
     const auto p = peer.rss_mib.find("W1");
+    TargetRow below{"W1 peak RSS below " + peer_name + "'s",
+                    s == strata.rss_mib.end() ? "n/a (not run)" : "n/a (no peer: --vs libtorch|pytorch)", false, false};
     if (s != strata.rss_mib.end() && p != peer.rss_mib.end()) {
       below = {below.target, format("%.2fx", s->second / p->second), true, s->second < p->second};
     }
