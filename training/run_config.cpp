@@ -25,7 +25,10 @@ json to_json(const RunConfig& c) {
               {"beta", c.beta},           {"capacity_max", c.capacity_max}, {"capacity_steps", c.capacity_steps},
               {"capacity_gamma", c.capacity_gamma}, {"kl_warmup", c.kl_warmup},
               {"kl_warmup_steps", c.kl_warmup_steps}, {"corruption", c.corruption},
-              {"noise_sigma", c.noise_sigma}, {"corruption_fraction", c.corruption_fraction}};
+              {"noise_sigma", c.noise_sigma}, {"corruption_fraction", c.corruption_fraction},
+              {"iw_samples", c.iw_samples}, {"mmd_kernel", c.mmd_kernel}, {"mmd_lambda", c.mmd_lambda},
+              {"info_alpha", c.info_alpha}, {"codebook_size", c.codebook_size}, {"code_dim", c.code_dim},
+              {"vq_beta", c.vq_beta}, {"vq_ema", c.vq_ema}, {"vq_decay", c.vq_decay}};
 }
 
 namespace {
@@ -111,6 +114,15 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "corruption", c.corruption, source);
   read(j, "noise_sigma", c.noise_sigma, source);
   read(j, "corruption_fraction", c.corruption_fraction, source);
+  read(j, "iw_samples", c.iw_samples, source);
+  read(j, "mmd_kernel", c.mmd_kernel, source);
+  read(j, "mmd_lambda", c.mmd_lambda, source);
+  read(j, "info_alpha", c.info_alpha, source);
+  read(j, "codebook_size", c.codebook_size, source);
+  read(j, "code_dim", c.code_dim, source);
+  read(j, "vq_beta", c.vq_beta, source);
+  read(j, "vq_ema", c.vq_ema, source);
+  read(j, "vq_decay", c.vq_decay, source);
   return c;
 }
 
