@@ -25,7 +25,8 @@ LossTerms InfoVae::loss(const Tensor& x, Generator* gen) {
   const Tensor rec = div(sum(reconstruction_nll(flat, decode(z))), batch);
   const Tensor kl = div(sum(kl_standard_normal(q.mean, q.log_var)), batch);
   const Tensor prior = randn(z.shape(), {z.dtype(), z.device()}, gen);
-  const Tensor mmd = mmd_unbiased(z, prior, info_.kernel, wae_kernel_scales(options().latent_dim));
+  const double c = 2.0 * static_cast<double>(options().latent_dim);  // E ||z - z'||^2 for z, z' ~ N(0, I)
+  const Tensor mmd = mmd_unbiased(z, prior, info_.kernel, {c});
   const Tensor loss = add(add(rec, mul(kl, 1 - info_.alpha)), mul(mmd, info_.alpha + info_.lambda - 1));
   return {{"loss", loss}, {"reconstruction", rec}, {"kl", kl}, {"mmd", mmd}};
 }
