@@ -94,6 +94,15 @@ CommandLine::CommandLine() {
                                               "factor-vae: discriminator hidden widths, comma separated "
                                               "(default six of 1000)")
                                    ->delimiter(',')});
+  add("--iw-samples", "iw_samples", v.iw_samples, "iwae importance samples K (default 5; Burda et al. use 1, 5, 50)");
+  add("--kernel", "mmd_kernel", v.mmd_kernel, "wae/info-vae MMD kernel: imq, rbf, or auto (imq for wae, rbf for info-vae)");
+  add("--mmd-lambda", "mmd_lambda", v.mmd_lambda, "wae/info-vae MMD weight lambda (default: wae 10, info-vae 1000)");
+  add("--info-alpha", "info_alpha", v.info_alpha, "info-vae alpha; the KL weight is 1 - alpha (default 0)");
+  add("--codebook-size", "codebook_size", v.codebook_size, "vq-vae codebook size K (default 512)");
+  add("--code-dim", "code_dim", v.code_dim, "vq-vae code vector size; must divide --latent (default 4)");
+  add("--vq-beta", "vq_beta", v.vq_beta, "vq-vae commitment cost beta (default 0.25)");
+  add("--vq-ema", "vq_ema", v.vq_ema, "vq-vae EMA codebook updates: on or off (off: codebook loss term; default on)");
+  add("--vq-decay", "vq_decay", v.vq_decay, "vq-vae EMA decay (default 0.99)");
   cmd.add_option("--config", train_.config_file, "JSON file with the same settings (flags override it)");
   cmd.add_option("--resume", train_.resume_dir, "continue the run in this folder from its latest checkpoint");
 

@@ -11,5 +11,6 @@
 #include "ops/elementwise.h"
 #include "ops/linalg.h"
 #include "ops/loss.h"
+#include "ops/mmd.h"
 #include "ops/reduction.h"
 #include "ops/shape.h"

@@ -10,7 +10,11 @@
 #include "models/autoencoders/ae.h"
 #include "models/autoencoders/dae.h"
 #include "models/autoencoders/factor_vae.h"
+#include "models/autoencoders/info_vae.h"
+#include "models/autoencoders/iwae.h"
 #include "models/autoencoders/vae.h"
+#include "models/autoencoders/vq_vae.h"
+#include "models/autoencoders/wae.h"
 #include "ops/ops.h"
 #include "training/factor_vae_trainable.h"
 
@@ -95,6 +99,29 @@ models::Corruption corruption(const RunConfig& c) {
   return {.kind = models::parse_corruption(c.corruption), .sigma = c.noise_sigma, .fraction = c.corruption_fraction};
 }
 
+// The MMD kernel and weight of wae and info-vae: the configured ones, or the paper's.
+MmdKernel resolved_mmd_kernel(const RunConfig& c) {
+  if (c.mmd_kernel == "auto") return c.model == "info-vae" ? MmdKernel::Gaussian : MmdKernel::InverseMultiquadric;
+  return parse_mmd_kernel(c.mmd_kernel);
+}
+double resolved_mmd_lambda(const RunConfig& c) {
+  if (c.mmd_lambda > 0) return c.mmd_lambda;
+  return c.model == "info-vae" ? 1000.0 : 10.0;  // Zhao et al. 2019; Tolstikhin et al. 2018 (MNIST)
+}
+
+models::WaeOptions wae_options(const RunConfig& c) {
+  return {.lambda = resolved_mmd_lambda(c), .kernel = resolved_mmd_kernel(c)};
+}
+
+models::InfoVaeOptions info_vae_options(const RunConfig& c) {
+  return {.alpha = c.info_alpha, .lambda = resolved_mmd_lambda(c), .kernel = resolved_mmd_kernel(c)};
+}
+
+models::VqVaeOptions vq_vae_options(const RunConfig& c) {
+  return {.codebook_size = c.codebook_size, .code_dim = c.code_dim, .beta = c.vq_beta, .ema = c.vq_ema,
+          .decay = c.vq_decay};
+}
+
 TensorDataset first_rows(const TensorDataset& d, int64_t n) {
   if (n <= 0 || n >= d.size()) return d;
   const Tensor idx = arange(static_cast<double>(n));
@@ -110,7 +137,11 @@ std::vector<NamedEntry> models() {
           {"dae", "denoising autoencoder (Vincent et al. 2008): reconstructs x from a corrupted copy (--corruption)"},
           {"vae", "variational autoencoder (Kingma & Welling 2014); --beta, --capacity-max, --kl-warmup"},
           {"beta-vae", "beta-VAE (Higgins et al. 2017), beta 4 unless --beta; --capacity-max: Burgess et al. 2018"},
-          {"factor-vae", "FactorVAE (Kim & Mnih 2018): + gamma * TC from a discriminator on permuted latents (--factor-gamma)"}};
+          {"factor-vae", "FactorVAE (Kim & Mnih 2018): + gamma * TC from a discriminator on permuted latents (--factor-gamma)"},
+          {"iwae", "importance weighted autoencoder (Burda et al. 2016): the K-sample bound, --iw-samples K (5)"},
+          {"wae", "Wasserstein autoencoder, WAE-MMD (Tolstikhin et al. 2018): --kernel imq|rbf, --mmd-lambda (10)"},
+          {"info-vae", "InfoVAE / MMD-VAE (Zhao et al. 2019): rec + (1-alpha) KL + (alpha+lambda-1) MMD, --info-alpha, --mmd-lambda"},
+          {"vq-vae", "VQ-VAE (van den Oord et al. 2017): nearest-code quantisation, EMA codebook, --codebook-size, --code-dim"}};
 }
 
 std::vector<NamedEntry> datasets() {
@@ -140,6 +171,10 @@ std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim
   else if (config.model == "dae") model = std::make_shared<models::Dae>(options, corruption(config));
   else if (config.model == "vae") model = std::make_shared<models::Vae>(options, vae_options(config));
   else if (config.model == "beta-vae") model = std::make_shared<models::Vae>(options, vae_options(config), nullptr, "beta-VAE");
+  else if (config.model == "iwae") model = std::make_shared<models::Iwae>(options, models::IwaeOptions{config.iw_samples});
+  else if (config.model == "wae") model = std::make_shared<models::Wae>(options, wae_options(config));
+  else if (config.model == "info-vae") model = std::make_shared<models::InfoVae>(options, info_vae_options(config));
+  else if (config.model == "vq-vae") model = std::make_shared<models::VqVae>(options, vq_vae_options(config));
   else throw Error(detail::concat("unknown model \"", config.model, "\""));
   // The CVAE conditions a VAE-type model: a stochastic encoder and a prior to sample classes from.
   STRATA_CHECK(!config.conditional || (model->stochastic() && model->has_prior()), "--conditional needs a VAE-type model",
@@ -165,6 +200,24 @@ void validate_model_settings(const RunConfig& c) {
   STRATA_CHECK(!c.discriminator_hidden.empty(), "discriminator_hidden must list at least one layer width");
   for (int64_t h : c.discriminator_hidden)
     STRATA_CHECK(h >= 1, "discriminator_hidden widths must be at least 1, got ", h);
+  STRATA_CHECK(c.iw_samples >= 1, "iw_samples (the IWAE's K) must be at least 1, got ", c.iw_samples);
+  STRATA_CHECK(c.mmd_kernel == "auto" || c.mmd_kernel == "imq" || c.mmd_kernel == "rbf", "unknown MMD kernel \"",
+               c.mmd_kernel, "\" (valid: auto, imq, rbf)");
+  STRATA_CHECK(c.mmd_lambda >= 0 && std::isfinite(c.mmd_lambda), "mmd_lambda must be >= 0 (0: the model's default), got ",
+               c.mmd_lambda);
+  STRATA_CHECK(std::isfinite(c.info_alpha), "info_alpha must be a number, got ", c.info_alpha);
+  if (c.model == "info-vae") {
+    const models::InfoVaeOptions info = info_vae_options(c);
+    STRATA_CHECK(info.alpha <= 1 && info.alpha + info.lambda - 1 >= 0, "info-vae needs info_alpha <= 1 and info_alpha + ",
+                 "mmd_lambda - 1 >= 0, got info_alpha ", info.alpha, " and mmd_lambda ", info.lambda);
+  }
+  STRATA_CHECK(c.codebook_size >= 1, "codebook_size must be at least 1, got ", c.codebook_size);
+  STRATA_CHECK(c.code_dim >= 1, "code_dim must be at least 1, got ", c.code_dim);
+  if (c.model == "vq-vae")
+    STRATA_CHECK(c.latent % c.code_dim == 0, "vq-vae: code_dim ", c.code_dim, " must divide latent ", c.latent,
+                 " (the latent is split into latent / code_dim code vectors)");
+  STRATA_CHECK(c.vq_beta >= 0 && std::isfinite(c.vq_beta), "vq_beta must be >= 0, got ", c.vq_beta);
+  STRATA_CHECK(c.vq_decay >= 0 && c.vq_decay < 1, "vq_decay must lie in [0, 1), got ", c.vq_decay);
 }
 
 DataSplits load_data(const RunConfig& config) {

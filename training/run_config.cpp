@@ -27,7 +27,10 @@ json to_json(const RunConfig& c) {
               {"kl_warmup_steps", c.kl_warmup_steps}, {"corruption", c.corruption},
               {"noise_sigma", c.noise_sigma}, {"corruption_fraction", c.corruption_fraction},
               {"conditional", c.conditional}, {"factor_gamma", c.factor_gamma},
-              {"discriminator_lr", c.discriminator_lr}, {"discriminator_hidden", c.discriminator_hidden}};
+              {"discriminator_lr", c.discriminator_lr}, {"discriminator_hidden", c.discriminator_hidden},
+              {"iw_samples", c.iw_samples}, {"mmd_kernel", c.mmd_kernel}, {"mmd_lambda", c.mmd_lambda},
+              {"info_alpha", c.info_alpha}, {"codebook_size", c.codebook_size}, {"code_dim", c.code_dim},
+              {"vq_beta", c.vq_beta}, {"vq_ema", c.vq_ema}, {"vq_decay", c.vq_decay}};
 }
 
 namespace {
@@ -117,6 +120,15 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "factor_gamma", c.factor_gamma, source);
   read(j, "discriminator_lr", c.discriminator_lr, source);
   read(j, "discriminator_hidden", c.discriminator_hidden, source);
+  read(j, "iw_samples", c.iw_samples, source);
+  read(j, "mmd_kernel", c.mmd_kernel, source);
+  read(j, "mmd_lambda", c.mmd_lambda, source);
+  read(j, "info_alpha", c.info_alpha, source);
+  read(j, "codebook_size", c.codebook_size, source);
+  read(j, "code_dim", c.code_dim, source);
+  read(j, "vq_beta", c.vq_beta, source);
+  read(j, "vq_ema", c.vq_ema, source);
+  read(j, "vq_decay", c.vq_decay, source);
   return c;
 }
 

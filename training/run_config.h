@@ -45,6 +45,15 @@ struct RunConfig {
   double factor_gamma = 35;              // factor-vae: weight of the discriminator's TC estimate
   double discriminator_lr = 1e-4;        // factor-vae: the discriminator's Adam lr (betas 0.5, 0.9)
   std::vector<int64_t> discriminator_hidden = std::vector<int64_t>(6, 1000);  // factor-vae: D's widths
+  int64_t iw_samples = 5;                // iwae: importance samples K (Burda et al. use 1, 5, 50)
+  std::string mmd_kernel = "auto";       // wae, info-vae: imq, rbf, or auto (imq for wae, rbf for info-vae)
+  double mmd_lambda = 0;                 // wae, info-vae: MMD weight; 0: the model's default (wae 10, info-vae 1000)
+  double info_alpha = 0;                 // info-vae: alpha (KL weight 1 - alpha)
+  int64_t codebook_size = 512;           // vq-vae: K
+  int64_t code_dim = 4;                  // vq-vae: size of each code vector (must divide latent)
+  double vq_beta = 0.25;                 // vq-vae: commitment cost
+  bool vq_ema = true;                    // vq-vae: EMA codebook updates (off: the codebook loss term)
+  double vq_decay = 0.99;                // vq-vae: EMA decay
 };
 
 nlohmann::json to_json(const RunConfig& config);

@@ -95,6 +95,14 @@ Tensor Autoencoder::reconstruction_nll(const Tensor& x, const Tensor& params) co
   return neg(likelihood_->log_prob(x, params));
 }
 
+Tensor Autoencoder::log_importance_weight(const Tensor& x, const Encoding& q, const Tensor& z, Tensor* log_likelihood) {
+  const Tensor log_pz = sum(gaussian_log_likelihood(z, zeros_like(z), zeros_like(z)), 1);  // N(0, I)
+  const Tensor log_qz = sum(gaussian_log_likelihood(z, q.mean, q.log_var), 1);
+  const Tensor log_px = likelihood_->log_prob(x, decode(z));
+  if (log_likelihood) *log_likelihood = log_px;
+  return add(log_px, sub(log_pz, log_qz));
+}
+
 void Autoencoder::require_prior(const char* method) const {
   STRATA_CHECK(has_prior(), name_, "::", method, ": this model has no prior p(z) to ",
                std::string(method) == "sample" ? "sample from" : "score with",
@@ -116,15 +124,9 @@ Tensor Autoencoder::log_prob(const Tensor& x, int64_t k, Generator* gen) {
   STRATA_CHECK(k >= 1, name_, "::log_prob: the number of importance samples K must be >= 1, got ", k);
   const Tensor flat = flat_input(x, "log_prob");
   const Encoding q = encode(flat);
-  const Tensor prior_log_var = zeros_like(q.log_var);  // N(0, I)
   std::vector<Tensor> log_w;
   log_w.reserve(static_cast<size_t>(k));
-  for (int64_t i = 0; i < k; ++i) {
-    const Tensor z = reparameterize(q, gen);
-    const Tensor log_pz = sum(gaussian_log_likelihood(z, zeros_like(z), prior_log_var), 1);
-    const Tensor log_qz = sum(gaussian_log_likelihood(z, q.mean, q.log_var), 1);
-    log_w.push_back(add(likelihood_->log_prob(flat, decode(z)), sub(log_pz, log_qz)));
-  }
+  for (int64_t i = 0; i < k; ++i) log_w.push_back(log_importance_weight(flat, q, reparameterize(q, gen)));
   return sub(logsumexp(stack(log_w, 0), 0), std::log(static_cast<double>(k)));
 }
 

@@ -113,6 +113,12 @@ class Autoencoder : public nn::Module {
   Tensor reparameterize(const Encoding& q, Generator* gen) const;
   // -log p(x | params) per example, [N].
   Tensor reconstruction_nll(const Tensor& x, const Tensor& params) const;
+  // The log importance weight of each row, [M]:
+  //   log w = log p(x | z) + log p(z) - log q(z | x),  p(z) = N(0, I), q(z | x) = N(mean, exp(log_var)),
+  // for rows of x [M, D], q's mean and log_var [M, L] and draws z [M, L] that belong together
+  // (M = N for one draw per example, K * N for K draws stacked). log_prob() and the IWAE bound
+  // (iwae.h) are both logsumexp over these. `log_likelihood`, when given, receives log p(x | z) [M].
+  Tensor log_importance_weight(const Tensor& x, const Encoding& q, const Tensor& z, Tensor* log_likelihood = nullptr);
   void require_prior(const char* method) const;
 
  private:
