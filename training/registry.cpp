@@ -8,6 +8,9 @@
 #include "models/autoencoders/ae.h"
 #include "models/autoencoders/dae.h"
 #include "models/autoencoders/vae.h"
+#include "models/autoencoders/beta_tcvae.h"
+#include "models/autoencoders/alpha_tcvae.h"
+#include "models/autoencoders/dip_vae.h"
 #include "ops/ops.h"
 
 namespace strata::training {
@@ -26,6 +29,7 @@ class AutoencoderTrainable final : public Trainable {
   Tensor reconstruct(const Tensor& x) override { return clamp(model_->reconstruct(x), 0.0, 1.0); }
   bool has_prior() const override { return model_->has_prior(); }
   void set_step(int64_t step) override { model_->set_step(step); }
+  void set_dataset_size(int64_t n) override { model_->set_dataset_size(n); }
 
  private:
   std::shared_ptr<models::Autoencoder> model_;
@@ -34,6 +38,7 @@ class AutoencoderTrainable final : public Trainable {
 // The beta a model uses: the configured one, or the model's paper default.
 double resolved_beta(const RunConfig& c) {
   if (c.beta > 0) return c.beta;
+  if (c.model == "beta-tcvae") return 6.0;  // the TC weight; see models/autoencoders/beta_tcvae.h
   return c.model == "beta-vae" ? 4.0 : 1.0;  // Higgins et al. 2017 use beta = 4 on dSprites
 }
 
@@ -58,6 +63,33 @@ models::Corruption corruption(const RunConfig& c) {
   return {.kind = models::parse_corruption(c.corruption), .sigma = c.noise_sigma, .fraction = c.corruption_fraction};
 }
 
+// beta-TCVAE and alpha-TCVAE share tc_estimator; "auto" is each paper's choice.
+models::TcEstimator tc_estimator(const RunConfig& c) {
+  if (c.tc_estimator == "auto") return c.model == "alpha-tcvae" ? models::TcEstimator::Mss : models::TcEstimator::Mws;
+  return models::parse_tc_estimator(c.tc_estimator);
+}
+
+models::KlWarmup kl_warmup(const RunConfig& c) {
+  return {.kind = models::parse_warmup(c.kl_warmup), .steps = c.kl_warmup_steps};
+}
+
+models::BetaTcVaeOptions beta_tcvae_options(const RunConfig& c) {
+  return {.alpha = c.mi_alpha, .beta = resolved_beta(c), .gamma = c.dwkl_gamma, .estimator = tc_estimator(c),
+          .warmup = kl_warmup(c)};
+}
+
+models::AlphaTcVaeOptions alpha_tcvae_options(const RunConfig& c) {
+  return {.alpha = c.alpha, .beta = resolved_beta(c), .views = c.views, .form = models::parse_alpha_tc_form(c.alpha_tc_form),
+          .estimator = tc_estimator(c), .warmup = kl_warmup(c)};
+}
+
+models::DipVaeOptions dip_vae_options(const RunConfig& c) {
+  const models::DipType type = models::parse_dip_type(c.dip_type);
+  return {.type = type, .lambda_od = c.lambda_od,
+          .lambda_d = c.lambda_d > 0 ? c.lambda_d : models::DipVaeOptions::default_lambda_d(type, c.lambda_od),
+          .beta = resolved_beta(c), .warmup = kl_warmup(c)};
+}
+
 TensorDataset first_rows(const TensorDataset& d, int64_t n) {
   if (n <= 0 || n >= d.size()) return d;
   const Tensor idx = arange(static_cast<double>(n));
@@ -72,7 +104,10 @@ std::vector<NamedEntry> models() {
           {"cae", "convolutional autoencoder: the ae objective on the W2 conv encoder/decoder (28x28 or 64x64)"},
           {"dae", "denoising autoencoder (Vincent et al. 2008): reconstructs x from a corrupted copy (--corruption)"},
           {"vae", "variational autoencoder (Kingma & Welling 2014); --beta, --capacity-max, --kl-warmup"},
-          {"beta-vae", "beta-VAE (Higgins et al. 2017), beta 4 unless --beta; --capacity-max: Burgess et al. 2018"}};
+          {"beta-vae", "beta-VAE (Higgins et al. 2017), beta 4 unless --beta; --capacity-max: Burgess et al. 2018"},
+          {"beta-tcvae", "beta-TCVAE (Chen et al. 2018): KL split into MI, TC, dim-wise KL; --beta 6 on TC, --tc-estimator mws|mss"},
+          {"alpha-tcvae", "alpha-TCVAE (Meo et al. 2024): VIB/CEB interpolation, --alpha 0.25, --views K, --alpha-tc-form"},
+          {"dip-vae", "DIP-VAE (Kumar et al. 2018): covariance penalty, --dip-type i|ii, --lambda-od 10, --lambda-d"}};
 }
 
 std::vector<NamedEntry> datasets() {
@@ -97,6 +132,9 @@ std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim
   else if (config.model == "dae") model = std::make_shared<models::Dae>(options, corruption(config));
   else if (config.model == "vae") model = std::make_shared<models::Vae>(options, vae_options(config));
   else if (config.model == "beta-vae") model = std::make_shared<models::Vae>(options, vae_options(config), nullptr, "beta-VAE");
+  else if (config.model == "beta-tcvae") model = std::make_shared<models::BetaTcVae>(options, beta_tcvae_options(config));
+  else if (config.model == "alpha-tcvae") model = std::make_shared<models::AlphaTcVae>(options, alpha_tcvae_options(config));
+  else if (config.model == "dip-vae") model = std::make_shared<models::DipVae>(options, dip_vae_options(config));
   else throw Error(detail::concat("unknown model \"", config.model, "\""));
   return std::make_unique<AutoencoderTrainable>(std::move(model));
 }
@@ -113,6 +151,13 @@ void validate_model_settings(const RunConfig& c) {
   v.warmup.validate(c.model);
   v.capacity.validate(c.model);
   corruption(c).validate(c.model);
+  STRATA_CHECK(c.tc_estimator == "auto" || c.tc_estimator == "mws" || c.tc_estimator == "mss", "unknown tc_estimator \"",
+               c.tc_estimator, "\" (valid: auto, mws, mss)");
+  beta_tcvae_options(c).validate(c.model);
+  alpha_tcvae_options(c).validate(c.model, c.latent);
+  dip_vae_options(c).validate(c.model);
+  STRATA_CHECK(c.capacity_max == 0 || (c.model != "beta-tcvae" && c.model != "alpha-tcvae" && c.model != "dip-vae"),
+               "capacity annealing (capacity_max) is part of the vae and beta-vae objectives, not of ", c.model);
 }
 
 DataSplits load_data(const RunConfig& config) {

@@ -25,7 +25,10 @@ json to_json(const RunConfig& c) {
               {"beta", c.beta},           {"capacity_max", c.capacity_max}, {"capacity_steps", c.capacity_steps},
               {"capacity_gamma", c.capacity_gamma}, {"kl_warmup", c.kl_warmup},
               {"kl_warmup_steps", c.kl_warmup_steps}, {"corruption", c.corruption},
-              {"noise_sigma", c.noise_sigma}, {"corruption_fraction", c.corruption_fraction}};
+              {"noise_sigma", c.noise_sigma}, {"corruption_fraction", c.corruption_fraction},
+              {"tc_estimator", c.tc_estimator}, {"mi_alpha", c.mi_alpha}, {"dwkl_gamma", c.dwkl_gamma},
+              {"alpha", c.alpha}, {"views", c.views}, {"alpha_tc_form", c.alpha_tc_form},
+              {"dip_type", c.dip_type}, {"lambda_od", c.lambda_od}, {"lambda_d", c.lambda_d}};
 }
 
 namespace {
@@ -111,6 +114,15 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "corruption", c.corruption, source);
   read(j, "noise_sigma", c.noise_sigma, source);
   read(j, "corruption_fraction", c.corruption_fraction, source);
+  read(j, "tc_estimator", c.tc_estimator, source);
+  read(j, "mi_alpha", c.mi_alpha, source);
+  read(j, "dwkl_gamma", c.dwkl_gamma, source);
+  read(j, "alpha", c.alpha, source);
+  read(j, "views", c.views, source);
+  read(j, "alpha_tc_form", c.alpha_tc_form, source);
+  read(j, "dip_type", c.dip_type, source);
+  read(j, "lambda_od", c.lambda_od, source);
+  read(j, "lambda_d", c.lambda_d, source);
   return c;
 }
 

@@ -31,6 +31,10 @@ class Trainable {
   // The optimiser step the next loss_terms() belongs to, for models whose objective follows a
   // schedule (KL warm-up, capacity annealing); set before every step, so resumed runs continue it.
   virtual void set_step(int64_t) {}
+  // The number of examples the minibatches come from, for objectives that estimate the aggregate
+  // posterior q(z) over the dataset (beta-TCVAE, alpha-TCVAE); set before every training step (the
+  // training set's size) and before an evaluation (the evaluated split's size).
+  virtual void set_dataset_size(int64_t) {}
 };
 
 }  // namespace strata::training

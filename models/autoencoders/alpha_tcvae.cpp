@@ -15,15 +15,21 @@ AlphaTcForm parse_alpha_tc_form(const std::string& name) {
   throw Error(detail::concat("unknown alpha_tc_form \"", name, "\" (valid: paper, public-code)"));
 }
 
+void AlphaTcVaeOptions::validate(const std::string& model, int64_t latent_dim) const {
+  STRATA_CHECK(alpha >= 0 && alpha <= 1, model, ": alpha must be in [0, 1], got ", alpha);
+  STRATA_CHECK(beta >= 0 && std::isfinite(beta), model, ": beta must be >= 0, got ", beta);
+  STRATA_CHECK(views >= 0, model, ": views (K) must be >= 1, or 0 for the default, got ", views);
+  // K = 1 with alpha = 1 makes both coefficients 0/0. The public-code form's default K follows the
+  // batch size and is checked in loss().
+  const int64_t k = views > 0 ? views : (form == AlphaTcForm::Paper ? latent_dim : 0);
+  STRATA_CHECK(k == 0 || static_cast<double>(k) > alpha, model, ": views (K) = ", k, " must exceed alpha = ", alpha,
+               " (the coefficients divide by K - alpha)");
+  warmup.validate(model);
+}
+
 AlphaTcVae::AlphaTcVae(AutoencoderOptions options, AlphaTcVaeOptions tc, Generator* init)
     : Vae(std::move(options), VaeOptions{.beta = 1.0, .warmup = tc.warmup, .capacity = {}}, init, "alpha-TCVAE"), tc_(tc) {
-  STRATA_CHECK(tc_.alpha >= 0 && tc_.alpha <= 1, name(), ": alpha must be in [0, 1], got ", tc_.alpha);
-  STRATA_CHECK(tc_.beta >= 0 && std::isfinite(tc_.beta), name(), ": beta must be >= 0, got ", tc_.beta);
-  STRATA_CHECK(tc_.views >= 0, name(), ": views (K) must be >= 1, or 0 for the default, got ", tc_.views);
-  // K = 1 with alpha = 1 makes both coefficients 0/0.
-  if (tc_.form == AlphaTcForm::Paper)
-    STRATA_CHECK(static_cast<double>(views_for(2)) > tc_.alpha, name(), ": views (K) = ", views_for(2),
-                 " must exceed alpha = ", tc_.alpha, " (the coefficients divide by K - alpha)");
+  tc_.validate(name(), this->options().latent_dim);
 }
 
 int64_t AlphaTcVae::views_for(int64_t batch) const {

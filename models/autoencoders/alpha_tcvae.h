@@ -37,6 +37,10 @@ struct AlphaTcVaeOptions {
   AlphaTcForm form = AlphaTcForm::Paper;
   TcEstimator estimator = TcEstimator::Mss;  // the notes: log q(z) by MSS
   KlWarmup warmup;
+
+  // Throws, naming `model` and the setting, for alpha outside [0, 1], beta < 0, views < 0, or a
+  // fixed K (views, or the latent dimensionality of the paper form) not above alpha.
+  void validate(const std::string& model, int64_t latent_dim) const;
 };
 
 class AlphaTcVae final : public Vae {

@@ -6,11 +6,16 @@
 
 namespace strata::models {
 
+void BetaTcVaeOptions::validate(const std::string& model) const {
+  const std::pair<const char*, double> weights[] = {{"alpha (mi_alpha)", alpha}, {"beta", beta}, {"gamma (dwkl_gamma)", gamma}};
+  for (const auto& [setting, value] : weights)
+    STRATA_CHECK(value >= 0 && std::isfinite(value), model, ": ", setting, " must be >= 0, got ", value);
+  warmup.validate(model);
+}
+
 BetaTcVae::BetaTcVae(AutoencoderOptions options, BetaTcVaeOptions tc, Generator* init)
     : Vae(std::move(options), VaeOptions{.beta = 1.0, .warmup = tc.warmup, .capacity = {}}, init, "beta-TCVAE"), tc_(tc) {
-  const std::pair<const char*, double> weights[] = {{"alpha", tc_.alpha}, {"beta", tc_.beta}, {"gamma", tc_.gamma}};
-  for (const auto& [setting, value] : weights)
-    STRATA_CHECK(value >= 0 && std::isfinite(value), name(), ": ", setting, " must be >= 0, got ", value);
+  tc_.validate(name());
 }
 
 std::vector<std::string> BetaTcVae::loss_names() const {

@@ -29,6 +29,9 @@ struct BetaTcVaeOptions {
   double gamma = 1.0;  // weight of the dimension-wise KL
   TcEstimator estimator = TcEstimator::Mws;
   KlWarmup warmup;     // none by default
+
+  // Throws, naming `model` and the setting (with its config key), for a negative or non-finite weight.
+  void validate(const std::string& model) const;
 };
 
 class BetaTcVae final : public Vae {

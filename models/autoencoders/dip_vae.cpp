@@ -14,12 +14,18 @@ DipType parse_dip_type(const std::string& name) {
   throw Error(detail::concat("unknown dip_type \"", name, "\" (valid: i, ii)"));
 }
 
+void DipVaeOptions::validate(const std::string& model) const {
+  STRATA_CHECK(lambda_od >= 0 && std::isfinite(lambda_od), model, ": lambda_od must be >= 0, got ", lambda_od);
+  STRATA_CHECK(lambda_d >= 0 && std::isfinite(lambda_d), model, ": lambda_d must be >= 0, got ", lambda_d);
+  STRATA_CHECK(beta >= 0 && std::isfinite(beta), model, ": beta must be >= 0, got ", beta);
+  warmup.validate(model);
+}
+
 DipVae::DipVae(AutoencoderOptions options, DipVaeOptions dip, Generator* init)
     : Vae(std::move(options), VaeOptions{.beta = dip.beta, .warmup = dip.warmup, .capacity = {}}, init,
           dip.type == DipType::I ? "DIP-VAE-I" : "DIP-VAE-II"),
       dip_(dip) {
-  STRATA_CHECK(dip_.lambda_od >= 0 && std::isfinite(dip_.lambda_od), name(), ": lambda_od must be >= 0, got ", dip_.lambda_od);
-  STRATA_CHECK(dip_.lambda_d >= 0 && std::isfinite(dip_.lambda_d), name(), ": lambda_d must be >= 0, got ", dip_.lambda_d);
+  dip_.validate(name());
 }
 
 std::vector<std::string> DipVae::loss_names() const {

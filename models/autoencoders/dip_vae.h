@@ -33,6 +33,8 @@ struct DipVaeOptions {
   KlWarmup warmup;
   // The paper's lambda_d for a type and lambda_od: 10 lambda_od for type I, lambda_od for type II.
   static double default_lambda_d(DipType type, double lambda_od) { return type == DipType::I ? 10 * lambda_od : lambda_od; }
+  // Throws, naming `model` and the setting, for a negative or non-finite weight.
+  void validate(const std::string& model) const;
 };
 
 class DipVae final : public Vae {

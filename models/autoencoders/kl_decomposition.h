@@ -9,6 +9,10 @@
 //  - minibatch-weighted sampling, MWS (sec. 4.1 and Appendix C.1):
 //      log q(z_i)           ~ logsumexp_j sum_d Lq[i,j,d] - log(N B)
 //      sum_d log q(z_{i,d}) ~ sum_d (logsumexp_j Lq[i,j,d] - log(N B))
+//    (as in the paper and its code). The weight 1/(N B) on every item makes the values biased by
+//    constants: where the posteriors overlap (q(z|x) ~ p(z)) it gives mi ~ log N, tc ~ (L - 1) log N
+//    and dwkl ~ -L log N instead of 0. Constants leave the gradients unchanged, but the logged terms
+//    and the weighted loss carry them; MSS's estimates do not.
 //  - minibatch-stratified sampling, MSS (Appendix C.2): log W[i, j] is added inside each logsumexp
 //    instead of subtracting log(N B). With m = B - 1 other items, item i itself gets 1/N, one other
 //    item ((i + 1) mod B) stands for a stratum of N/m - 1 examples and gets (N - m)/(N m), and the
