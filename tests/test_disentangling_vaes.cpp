@@ -164,7 +164,7 @@ std::pair<double, double> train_briefly(Autoencoder& model, const Tensor& x, int
 // ---------------------------------------------------------------------------------------------
 // The KL decomposition and its estimators
 
-TEST_CASE("KL decomposition: MWS and MSS against the formulas in double loops (B = 3, 4; L = 2)", "[autoencoders]") {
+TEST_CASE("KL decomposition: MWS and MSS against the formulas in double loops (B = 3 and 4, L = 2)", "[autoencoders]") {
   for (const int64_t b : {3, 4}) {
     for (const TcEstimator est : {TcEstimator::Mws, TcEstimator::Mss}) {
       INFO("B = " << b << ", " << tc_estimator_name(est));
@@ -188,7 +188,7 @@ TEST_CASE("KL decomposition: MWS and MSS against the formulas in double loops (B
   }
 }
 
-TEST_CASE("KL decomposition: MSS weights sum to 1 per row; MWS's constant offsets where q(z|x) = p(z)",
+TEST_CASE("KL decomposition: MSS weights sum to 1 per row, and MWS's constant offsets where q(z|x) = p(z)",
           "[autoencoders]") {
   for (const int64_t b : {2, 3, 5}) {
     const Mat w = mat(exp(mss_log_weights(b, 7)));
@@ -246,7 +246,7 @@ TEST_CASE("KL decomposition: missing dataset size, MSS with N < B and bad shapes
 // ---------------------------------------------------------------------------------------------
 // beta-TCVAE
 
-TEST_CASE("beta-TCVAE: every term by hand; mi + tc + dwkl is the KL estimate", "[autoencoders]") {
+TEST_CASE("beta-TCVAE: every term by hand, and mi + tc + dwkl is the KL estimate", "[autoencoders]") {
   for (const TcEstimator est : {TcEstimator::Mws, TcEstimator::Mss}) {
     INFO(tc_estimator_name(est));
     Generator init(3), init_vae(3);
@@ -277,7 +277,7 @@ TEST_CASE("beta-TCVAE: every term by hand; mi + tc + dwkl is the KL estimate", "
   }
 }
 
-TEST_CASE("beta-TCVAE: alpha = beta = gamma = 1 is exactly the VAE; warm-up weights the KL part", "[autoencoders]") {
+TEST_CASE("beta-TCVAE: alpha = beta = gamma = 1 is exactly the VAE, and a warm-up weights the KL part", "[autoencoders]") {
   const Tensor x = tiny_batch(5, 8);
   for (const TcEstimator est : {TcEstimator::Mws, TcEstimator::Mss}) {
     Generator i1(3), i2(3);
@@ -421,7 +421,7 @@ TEST_CASE("DIP-VAE I and II: the covariance and both penalties by hand", "[autoe
   }
 }
 
-TEST_CASE("DIP-VAE: lambda_od = lambda_d = 0 is exactly the VAE; the paper's lambda_d defaults", "[autoencoders]") {
+TEST_CASE("DIP-VAE: lambda_od = lambda_d = 0 is exactly the VAE, and the paper's lambda_d defaults", "[autoencoders]") {
   const Tensor x = tiny_batch(4, 12);
   for (const DipType type : {DipType::I, DipType::II}) {
     Generator i1(3), i2(3);
