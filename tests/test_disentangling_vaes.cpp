@@ -63,7 +63,8 @@ struct DecompositionByHand {
   std::vector<double> log_q_z_given_x, log_q_z, log_prod, log_p_z;
   double mi = 0, tc = 0, dwkl = 0;
 };
-DecompositionByHand decompose_by_hand(const Mat& z, const Mat& mu, const Mat& lv, int64_t n_data, TcEstimator est) {
+DecompositionByHand decompose_by_hand(const Mat& z, const Mat& mu, const Mat& lv, int64_t n_data,
+                                      TcEstimator est) {
   const int64_t b = z.rows, l = z.cols;
   DecompositionByHand h;
   for (int64_t i = 0; i < b; ++i) {
@@ -73,7 +74,8 @@ DecompositionByHand decompose_by_hand(const Mat& z, const Mat& mu, const Mat& lv
       prior += log_normal(z.at(i, d), 0, 0);
     }
     const auto weight = [&](int64_t j) {
-      return est == TcEstimator::Mss && b >= 2 ? mss_weight(i, j, b, n_data) : 1.0 / static_cast<double>(n_data * b);
+      return est == TcEstimator::Mss && b >= 2 ? mss_weight(i, j, b, n_data)
+                                               : 1.0 / static_cast<double>(n_data * b);
     };
     for (int64_t j = 0; j < b; ++j) {
       double density = 1;
@@ -82,7 +84,8 @@ DecompositionByHand decompose_by_hand(const Mat& z, const Mat& mu, const Mat& lv
     }
     for (int64_t d = 0; d < l; ++d) {
       double marginal = 0;
-      for (int64_t j = 0; j < b; ++j) marginal += weight(j) * std::exp(log_normal(z.at(i, d), mu.at(j, d), lv.at(j, d)));
+      for (int64_t j = 0; j < b; ++j)
+        marginal += weight(j) * std::exp(log_normal(z.at(i, d), mu.at(j, d), lv.at(j, d)));
       prod += std::log(marginal);
     }
     h.log_q_z_given_x.push_back(cond);
@@ -164,7 +167,8 @@ std::pair<double, double> train_briefly(Autoencoder& model, const Tensor& x, int
 // ---------------------------------------------------------------------------------------------
 // The KL decomposition and its estimators
 
-TEST_CASE("KL decomposition: MWS and MSS against the formulas in double loops (B = 3 and 4, L = 2)", "[autoencoders]") {
+TEST_CASE("KL decomposition: MWS and MSS against the formulas in double loops (B = 3 and 4, L = 2)",
+          "[autoencoders]") {
   for (const int64_t b : {3, 4}) {
     for (const TcEstimator est : {TcEstimator::Mws, TcEstimator::Mss}) {
       INFO("B = " << b << ", " << tc_estimator_name(est));
@@ -218,11 +222,13 @@ TEST_CASE("KL decomposition: MSS weights sum to 1 per row, and MWS's constant of
   const Tensor mu1 = leaf64({1, 2}, 5), lv1 = leaf64({1, 2}, 6, 0.3), z1 = leaf64({1, 2}, 7);
   for (const TcEstimator est : {TcEstimator::Mws, TcEstimator::Mss}) {
     const KlDecomposition d = decompose_kl(z1, mu1, lv1, 9, est, "test");
-    REQUIRE(d.log_q_z.item<double>() == Approx(d.log_q_z_given_x.item<double>() - std::log(9.0)).epsilon(1e-12));
+    REQUIRE(d.log_q_z.item<double>() ==
+            Approx(d.log_q_z_given_x.item<double>() - std::log(9.0)).epsilon(1e-12));
   }
 }
 
-TEST_CASE("KL decomposition: gradients of mi, tc and dwkl match finite differences", "[autoencoders][gradcheck]") {
+TEST_CASE("KL decomposition: gradients of mi, tc and dwkl match finite differences",
+          "[autoencoders][gradcheck]") {
   const Tensor mu = leaf64({3, 2}, 11, 0.7), lv = leaf64({3, 2}, 12, 0.3), z = leaf64({3, 2}, 13);
   for (const TcEstimator est : {TcEstimator::Mws, TcEstimator::Mss}) {
     INFO(tc_estimator_name(est));
@@ -235,11 +241,18 @@ TEST_CASE("KL decomposition: gradients of mi, tc and dwkl match finite differenc
   }
 }
 
-TEST_CASE("KL decomposition: missing dataset size, MSS with N < B and bad shapes name the values", "[autoencoders][errors]") {
+TEST_CASE("KL decomposition: missing dataset size, MSS with N < B and bad shapes name the values",
+          "[autoencoders][errors]") {
   const Tensor z = leaf64({4, 2}, 1), mu = leaf64({4, 2}, 2), lv = leaf64({4, 2}, 3);
-  require_error([&] { decompose_kl(z, mu, lv, 0, TcEstimator::Mws, "beta-TCVAE"); }, {"beta-TCVAE", "dataset size", "set_dataset_size"});
-  require_error([&] { decompose_kl(z, mu, lv, 3, TcEstimator::Mss, "beta-TCVAE"); }, {"beta-TCVAE", "N = 3", "B = 4"});
-  require_error([&] { decompose_kl(z, leaf64({4, 3}, 2), lv, 10, TcEstimator::Mws, "beta-TCVAE"); }, {"beta-TCVAE", "[4, 3]"});
+  require_error([&] { decompose_kl(z, mu, lv, 0, TcEstimator::Mws, "beta-TCVAE"); },
+                {"beta-TCVAE", "dataset size", "set_dataset_size"});
+  require_error([&] { decompose_kl(z, mu, lv, 3, TcEstimator::Mss, "beta-TCVAE"); },
+                {"beta-TCVAE", "N = 3", "B = 4"});
+  require_error(
+      [&] {
+        decompose_kl(z, leaf64({4, 3}, 2), lv, 10, TcEstimator::Mws, "beta-TCVAE");
+      },
+      {"beta-TCVAE", "[4, 3]"});
   require_error([] { parse_tc_estimator("mcmc"); }, {"tc_estimator", "mcmc", "mws, mss"});
 }
 
@@ -259,10 +272,12 @@ TEST_CASE("beta-TCVAE: every term by hand, and mi + tc + dwkl is the KL estimate
     const Tensor x = tiny_batch(4, 4);
     Generator g(7), g_twin(7);
     const LossTerms terms = model.loss(x, &g);
-    REQUIRE(model.loss_names() == std::vector<std::string>{"loss", "reconstruction", "mi", "tc", "dwkl", "kl"});
+    REQUIRE(model.loss_names() ==
+            std::vector<std::string>{"loss", "reconstruction", "mi", "tc", "dwkl", "kl"});
     const Posterior p = posterior(model, x, 7);
     const DecompositionByHand h = decompose_by_hand(p.z, p.mu, p.lv, 20, est);
-    const double rec = value(twin.loss(x, &g_twin), "reconstruction");  // the twin VAE: same weights, same draw
+    const double rec =
+        value(twin.loss(x, &g_twin), "reconstruction");  // the twin VAE: same weights, same draw
     REQUIRE(value(terms, "reconstruction") == Approx(rec).epsilon(1e-12));
     REQUIRE(value(terms, "mi") == Approx(h.mi).epsilon(1e-12).margin(1e-12));
     REQUIRE(value(terms, "tc") == Approx(h.tc).epsilon(1e-12).margin(1e-12));
@@ -277,7 +292,8 @@ TEST_CASE("beta-TCVAE: every term by hand, and mi + tc + dwkl is the KL estimate
   }
 }
 
-TEST_CASE("beta-TCVAE: alpha = beta = gamma = 1 is exactly the VAE, and a warm-up weights the KL part", "[autoencoders]") {
+TEST_CASE("beta-TCVAE: alpha = beta = gamma = 1 is exactly the VAE, and a warm-up weights the KL part",
+          "[autoencoders]") {
   const Tensor x = tiny_batch(5, 8);
   for (const TcEstimator est : {TcEstimator::Mws, TcEstimator::Mss}) {
     Generator i1(3), i2(3);
@@ -292,8 +308,12 @@ TEST_CASE("beta-TCVAE: alpha = beta = gamma = 1 is exactly the VAE, and a warm-u
   }
   // A linear warm-up at step 2 of 8 weights the whole KL part by 1/4.
   Generator i3(3);
-  BetaTcVae warm(tiny_options(), {.alpha = 1, .beta = 6, .gamma = 1, .estimator = TcEstimator::Mss,
-                                  .warmup = {.kind = WarmupKind::Linear, .steps = 8}},
+  BetaTcVae warm(tiny_options(),
+                 {.alpha = 1,
+                  .beta = 6,
+                  .gamma = 1,
+                  .estimator = TcEstimator::Mss,
+                  .warmup = {.kind = WarmupKind::Linear, .steps = 8}},
                  &i3);
   warm.to(DType::Float64);
   warm.set_dataset_size(30);
@@ -307,10 +327,15 @@ TEST_CASE("beta-TCVAE: alpha = beta = gamma = 1 is exactly the VAE, and a warm-u
 
 TEST_CASE("beta-TCVAE: negative or non-finite weights and a missing dataset size name the setting",
           "[autoencoders][errors]") {
-  require_error([] { BetaTcVae(tiny_options(), with<BetaTcVaeOptions>([](auto& o) { o.alpha = -1; })); }, {"beta-TCVAE", "mi_alpha", "-1"});
-  require_error([] { BetaTcVae(tiny_options(), with<BetaTcVaeOptions>([](auto& o) { o.beta = -0.5; })); }, {"beta-TCVAE", "beta", "-0.5"});
-  require_error([] { BetaTcVae(tiny_options(), with<BetaTcVaeOptions>([](auto& o) { o.gamma = -2; })); }, {"beta-TCVAE", "dwkl_gamma", "-2"});
-  require_error([] { BetaTcVae(tiny_options(), with<BetaTcVaeOptions>([](auto& o) { o.beta = std::nan(""); })); }, {"beta-TCVAE", "beta"});
+  require_error([] { BetaTcVae(tiny_options(), with<BetaTcVaeOptions>([](auto& o) { o.alpha = -1; })); },
+                {"beta-TCVAE", "mi_alpha", "-1"});
+  require_error([] { BetaTcVae(tiny_options(), with<BetaTcVaeOptions>([](auto& o) { o.beta = -0.5; })); },
+                {"beta-TCVAE", "beta", "-0.5"});
+  require_error([] { BetaTcVae(tiny_options(), with<BetaTcVaeOptions>([](auto& o) { o.gamma = -2; })); },
+                {"beta-TCVAE", "dwkl_gamma", "-2"});
+  require_error(
+      [] { BetaTcVae(tiny_options(), with<BetaTcVaeOptions>([](auto& o) { o.beta = std::nan(""); })); },
+      {"beta-TCVAE", "beta"});
   BetaTcVae model(tiny_options());
   model.to(DType::Float64);
   require_error([&] { model.loss(tiny_batch(3, 1)); }, {"beta-TCVAE", "dataset size"});
@@ -319,12 +344,14 @@ TEST_CASE("beta-TCVAE: negative or non-finite weights and a missing dataset size
 // ---------------------------------------------------------------------------------------------
 // alpha-TCVAE
 
-TEST_CASE("alpha-TCVAE: the paper form and the public-code form by hand, following the notes", "[autoencoders]") {
+TEST_CASE("alpha-TCVAE: the paper form and the public-code form by hand, following the notes",
+          "[autoencoders]") {
   const Tensor x = tiny_batch(4, 9);
   for (const AlphaTcForm form : {AlphaTcForm::Paper, AlphaTcForm::PublicCode}) {
     INFO(alpha_tc_form_name(form));
     Generator init(3), init_vae(3);
-    const AlphaTcVaeOptions o{.alpha = 0.25, .beta = 2, .views = 0, .form = form, .estimator = TcEstimator::Mss, .warmup = {}};
+    const AlphaTcVaeOptions o{
+        .alpha = 0.25, .beta = 2, .views = 0, .form = form, .estimator = TcEstimator::Mss, .warmup = {}};
     AlphaTcVae model(tiny_options(), o, &init);
     Vae twin(tiny_options(), {}, &init_vae);
     model.to(DType::Float64);
@@ -353,7 +380,8 @@ TEST_CASE("alpha-TCVAE: alpha = 0 is beta-VAE (beta = 1: the VAE) exactly", "[au
   const Tensor x = tiny_batch(4, 10);
   for (const double beta : {1.0, 4.0}) {
     Generator i1(3), i2(3);
-    AlphaTcVae model(tiny_options(), with<AlphaTcVaeOptions>([&](auto& o) { o.alpha = 0, o.beta = beta; }), &i1);
+    AlphaTcVae model(tiny_options(), with<AlphaTcVaeOptions>([&](auto& o) { o.alpha = 0, o.beta = beta; }),
+                     &i1);
     VaeOptions v;
     v.beta = beta;
     Vae vae(tiny_options(), v, &i2);
@@ -368,11 +396,17 @@ TEST_CASE("alpha-TCVAE: alpha = 0 is beta-VAE (beta = 1: the VAE) exactly", "[au
 
 TEST_CASE("alpha-TCVAE: alpha outside [0, 1], negative beta or views, and K <= alpha name the setting",
           "[autoencoders][errors]") {
-  require_error([] { AlphaTcVae(tiny_options(), with<AlphaTcVaeOptions>([](auto& o) { o.alpha = 1.5; })); }, {"alpha-TCVAE", "alpha", "[0, 1]", "1.5"});
-  require_error([] { AlphaTcVae(tiny_options(), with<AlphaTcVaeOptions>([](auto& o) { o.alpha = -0.1; })); }, {"alpha-TCVAE", "alpha", "-0.1"});
-  require_error([] { AlphaTcVae(tiny_options(), with<AlphaTcVaeOptions>([](auto& o) { o.beta = -1; })); }, {"alpha-TCVAE", "beta", "-1"});
-  require_error([] { AlphaTcVae(tiny_options(), with<AlphaTcVaeOptions>([](auto& o) { o.views = -3; })); }, {"alpha-TCVAE", "views", "-3"});
-  require_error([] { AlphaTcVae(tiny_options(), with<AlphaTcVaeOptions>([](auto& o) { o.alpha = 1, o.views = 1; })); }, {"alpha-TCVAE", "K) = 1", "alpha = 1"});
+  require_error([] { AlphaTcVae(tiny_options(), with<AlphaTcVaeOptions>([](auto& o) { o.alpha = 1.5; })); },
+                {"alpha-TCVAE", "alpha", "[0, 1]", "1.5"});
+  require_error([] { AlphaTcVae(tiny_options(), with<AlphaTcVaeOptions>([](auto& o) { o.alpha = -0.1; })); },
+                {"alpha-TCVAE", "alpha", "-0.1"});
+  require_error([] { AlphaTcVae(tiny_options(), with<AlphaTcVaeOptions>([](auto& o) { o.beta = -1; })); },
+                {"alpha-TCVAE", "beta", "-1"});
+  require_error([] { AlphaTcVae(tiny_options(), with<AlphaTcVaeOptions>([](auto& o) { o.views = -3; })); },
+                {"alpha-TCVAE", "views", "-3"});
+  require_error(
+      [] { AlphaTcVae(tiny_options(), with<AlphaTcVaeOptions>([](auto& o) { o.alpha = 1, o.views = 1; })); },
+      {"alpha-TCVAE", "K) = 1", "alpha = 1"});
   require_error([] { parse_alpha_tc_form("code"); }, {"alpha_tc_form", "code", "paper, public-code"});
 }
 
@@ -384,7 +418,9 @@ TEST_CASE("DIP-VAE I and II: the covariance and both penalties by hand", "[autoe
   for (const DipType type : {DipType::I, DipType::II}) {
     INFO(dip_type_name(type));
     Generator init(3), init_vae(3);
-    DipVae model(tiny_options(), with<DipVaeOptions>([&](auto& o) { o.type = type, o.lambda_od = 3, o.lambda_d = 7; }), &init);
+    DipVae model(tiny_options(),
+                 with<DipVaeOptions>([&](auto& o) { o.type = type, o.lambda_od = 3, o.lambda_d = 7; }),
+                 &init);
     Vae twin(tiny_options(), {}, &init_vae);
     model.to(DType::Float64);
     twin.to(DType::Float64);
@@ -410,8 +446,10 @@ TEST_CASE("DIP-VAE I and II: the covariance and both penalties by hand", "[autoe
     for (int64_t i = 0; i < l; ++i)
       for (int64_t j = 0; j < l; ++j) {
         const double c = cov[static_cast<size_t>(i * l + j)];
-        if (i == j) diag += (c - 1) * (c - 1);
-        else off += c * c;
+        if (i == j)
+          diag += (c - 1) * (c - 1);
+        else
+          off += c * c;
       }
     REQUIRE(value(terms, "dip_off_diagonal") == Approx(off).epsilon(1e-12));
     REQUIRE(value(terms, "dip_diagonal") == Approx(diag).epsilon(1e-12));
@@ -421,11 +459,13 @@ TEST_CASE("DIP-VAE I and II: the covariance and both penalties by hand", "[autoe
   }
 }
 
-TEST_CASE("DIP-VAE: lambda_od = lambda_d = 0 is exactly the VAE, and the paper's lambda_d defaults", "[autoencoders]") {
+TEST_CASE("DIP-VAE: lambda_od = lambda_d = 0 is exactly the VAE, and the paper's lambda_d defaults",
+          "[autoencoders]") {
   const Tensor x = tiny_batch(4, 12);
   for (const DipType type : {DipType::I, DipType::II}) {
     Generator i1(3), i2(3);
-    DipVae model(tiny_options(), with<DipVaeOptions>([&](auto& o) { o.type = type, o.lambda_od = 0, o.lambda_d = 0; }), &i1);
+    DipVae model(tiny_options(),
+                 with<DipVaeOptions>([&](auto& o) { o.type = type, o.lambda_od = 0, o.lambda_d = 0; }), &i1);
     Vae vae(tiny_options(), {}, &i2);
     model.to(DType::Float64);
     vae.to(DType::Float64);
@@ -442,8 +482,13 @@ TEST_CASE("DIP-VAE: lambda_od = lambda_d = 0 is exactly the VAE, and the paper's
 }
 
 TEST_CASE("DIP-VAE: negative penalties and an unknown type name the setting", "[autoencoders][errors]") {
-  require_error([] { DipVae(tiny_options(), with<DipVaeOptions>([](auto& o) { o.lambda_od = -1; })); }, {"DIP-VAE-I", "lambda_od", "-1"});
-  require_error([] { DipVae(tiny_options(), with<DipVaeOptions>([](auto& o) { o.type = DipType::II, o.lambda_d = -5; })); }, {"DIP-VAE-II", "lambda_d", "-5"});
+  require_error([] { DipVae(tiny_options(), with<DipVaeOptions>([](auto& o) { o.lambda_od = -1; })); },
+                {"DIP-VAE-I", "lambda_od", "-1"});
+  require_error(
+      [] {
+        DipVae(tiny_options(), with<DipVaeOptions>([](auto& o) { o.type = DipType::II, o.lambda_d = -5; }));
+      },
+      {"DIP-VAE-II", "lambda_d", "-5"});
   require_error([] { parse_dip_type("iii"); }, {"dip_type", "iii", "i, ii"});
 }
 
@@ -452,7 +497,8 @@ TEST_CASE("DIP-VAE: negative penalties and an unknown type name the setting", "[
 
 TEST_CASE("short training lowers each disentangling VAE's loss", "[autoencoders][training]") {
   const Tensor x = structured_data(64, 12, 1);
-  const AutoencoderOptions o{.input_dim = 12, .latent_dim = 2, .architecture = ArchitectureSpec::mlp({16}), .likelihood = {}};
+  const AutoencoderOptions o{
+      .input_dim = 12, .latent_dim = 2, .architecture = ArchitectureSpec::mlp({16}), .likelihood = {}};
   struct Case {
     std::string name;
     std::shared_ptr<Autoencoder> model;
@@ -461,10 +507,14 @@ TEST_CASE("short training lowers each disentangling VAE's loss", "[autoencoders]
   Generator i1(2), i2(2), i3(2), i4(2), i5(2);
   std::vector<Case> cases;
   cases.push_back({"beta-tcvae mws", std::make_shared<BetaTcVae>(o, BetaTcVaeOptions{}, &i1)});
-  cases.push_back({"beta-tcvae mss", std::make_shared<BetaTcVae>(o, with<BetaTcVaeOptions>([](auto& t) { t.estimator = TcEstimator::Mss; }), &i2)});
+  cases.push_back({"beta-tcvae mss",
+                   std::make_shared<BetaTcVae>(
+                       o, with<BetaTcVaeOptions>([](auto& t) { t.estimator = TcEstimator::Mss; }), &i2)});
   cases.push_back({"alpha-tcvae", std::make_shared<AlphaTcVae>(o, AlphaTcVaeOptions{}, &i3)});
   cases.push_back({"dip-vae i", std::make_shared<DipVae>(o, DipVaeOptions{}, &i4)});
-  cases.push_back({"dip-vae ii", std::make_shared<DipVae>(o, with<DipVaeOptions>([](auto& t) { t.type = DipType::II, t.lambda_d = 10; }), &i5)});
+  cases.push_back({"dip-vae ii",
+                   std::make_shared<DipVae>(
+                       o, with<DipVaeOptions>([](auto& t) { t.type = DipType::II, t.lambda_d = 10; }), &i5)});
   for (Case& c : cases) {
     c.model->set_dataset_size(x.size(0));
     const auto [first, last] = train_briefly(*c.model, x, 80);
@@ -478,7 +528,8 @@ TEST_CASE("alpha-TCVAE public-code form: the subtracted dimension-wise KL makes 
   // Not a training success: the optimiser pushes the aggregate posterior away from the prior, the
   // DWKL grows without limit and the loss with it; the paper form (above) trains normally.
   const Tensor x = structured_data(64, 12, 1);
-  const AutoencoderOptions o{.input_dim = 12, .latent_dim = 2, .architecture = ArchitectureSpec::mlp({16}), .likelihood = {}};
+  const AutoencoderOptions o{
+      .input_dim = 12, .latent_dim = 2, .architecture = ArchitectureSpec::mlp({16}), .likelihood = {}};
   Generator init(2);
   AlphaTcVae model(o, with<AlphaTcVaeOptions>([](auto& t) { t.form = AlphaTcForm::PublicCode; }), &init);
   model.set_dataset_size(x.size(0));
@@ -493,18 +544,21 @@ TEST_CASE("alpha-TCVAE public-code form: the subtracted dimension-wise KL makes 
 // ---------------------------------------------------------------------------------------------
 // strata train --model NAME
 
-TEST_CASE("strata train runs beta-tcvae, alpha-tcvae and dip-vae and logs their terms", "[autoencoders][trainer]") {
+TEST_CASE("strata train runs beta-tcvae, alpha-tcvae and dip-vae and logs their terms",
+          "[autoencoders][trainer]") {
   const fs::path dir = fs::temp_directory_path() / "strata_test_disentangling_vaes";
-  const std::pair<std::string, std::vector<std::string>> runs[] = {{"beta-tcvae", {"mi", "tc", "dwkl", "kl"}},
-                                                                   {"alpha-tcvae", {"kl", "kl_ceb", "tc", "dwkl"}},
-                                                                   {"dip-vae", {"kl", "dip_off_diagonal", "dip_diagonal"}}};
+  const std::pair<std::string, std::vector<std::string>> runs[] = {
+      {"beta-tcvae", {"mi", "tc", "dwkl", "kl"}},
+      {"alpha-tcvae", {"kl", "kl_ceb", "tc", "dwkl"}},
+      {"dip-vae", {"kl", "dip_off_diagonal", "dip_diagonal"}}};
   for (const auto& [model, columns] : runs) {
     INFO(model);
     fs::remove_all(dir);
     fs::create_directories(dir);
     Generator gen(42);
     const fs::path data = dir / "tiny.safetensors";
-    io::save_safetensors(data, {{"train", rand({64, 12}, {}, &gen)}, {"validation", rand({16, 12}, {}, &gen)}});
+    io::save_safetensors(data,
+                         {{"train", rand({64, 12}, {}, &gen)}, {"validation", rand({16, 12}, {}, &gen)}});
     training::RunConfig c;
     c.model = model;
     c.data = "tensors:" + data.string();

@@ -7,7 +7,9 @@
 
 namespace strata::models {
 
-std::string alpha_tc_form_name(AlphaTcForm form) { return form == AlphaTcForm::Paper ? "paper" : "public-code"; }
+std::string alpha_tc_form_name(AlphaTcForm form) {
+  return form == AlphaTcForm::Paper ? "paper" : "public-code";
+}
 
 AlphaTcForm parse_alpha_tc_form(const std::string& name) {
   for (AlphaTcForm f : {AlphaTcForm::Paper, AlphaTcForm::PublicCode})
@@ -22,13 +24,15 @@ void AlphaTcVaeOptions::validate(const std::string& model, int64_t latent_dim) c
   // K = 1 with alpha = 1 makes both coefficients 0/0. The public-code form's default K follows the
   // batch size and is checked in loss().
   const int64_t k = views > 0 ? views : (form == AlphaTcForm::Paper ? latent_dim : 0);
-  STRATA_CHECK(k == 0 || static_cast<double>(k) > alpha, model, ": views (K) = ", k, " must exceed alpha = ", alpha,
-               " (the coefficients divide by K - alpha)");
+  STRATA_CHECK(k == 0 || static_cast<double>(k) > alpha, model, ": views (K) = ", k,
+               " must exceed alpha = ", alpha, " (the coefficients divide by K - alpha)");
   warmup.validate(model);
 }
 
 AlphaTcVae::AlphaTcVae(AutoencoderOptions options, AlphaTcVaeOptions tc, Generator* init)
-    : Vae(std::move(options), VaeOptions{.beta = 1.0, .warmup = tc.warmup, .capacity = {}}, init, "alpha-TCVAE"), tc_(tc) {
+    : Vae(std::move(options), VaeOptions{.beta = 1.0, .warmup = tc.warmup, .capacity = {}}, init,
+          "alpha-TCVAE"),
+      tc_(tc) {
   tc_.validate(name(), this->options().latent_dim);
 }
 
@@ -52,8 +56,8 @@ LossTerms AlphaTcVae::loss(const Tensor& x, Generator* gen) {
   const Tensor kl = div(sum(kl_standard_normal(q.mean, q.log_var)), static_cast<double>(b));
   const KlDecomposition d = decompose_kl(z, q.mean, q.log_var, dataset_size(), tc_.estimator, name());
   const int64_t k = views_for(b);
-  STRATA_CHECK(static_cast<double>(k) > tc_.alpha, name(), "::loss: views (K) = ", k, " must exceed alpha = ", tc_.alpha,
-               " (the coefficients divide by K - alpha)");
+  STRATA_CHECK(static_cast<double>(k) > tc_.alpha, name(), "::loss: views (K) = ", k,
+               " must exceed alpha = ", tc_.alpha, " (the coefficients divide by K - alpha)");
   const double vib = vib_weight(k), ceb = ceb_weight(k);
   // The VIB-side term first, unscaled when its coefficient is 1 and the CEB term left out when its
   // coefficient is 0, so that alpha = 0, beta = 1 is the VAE's loss exactly.
@@ -62,9 +66,14 @@ LossTerms AlphaTcVae::loss(const Tensor& x, Generator* gen) {
   Tensor bracket = vib * vib_sign == 1.0 ? vib_term : mul(vib_term, vib * vib_sign);
   if (ceb != 0.0) bracket = add(bracket, mul(d.mi, ceb));
   const double w = tc_.warmup.weight(step());
-  LossTerms terms{{"loss", add(rec, mul(bracket, tc_.beta * w))}, {"reconstruction", rec}, {"kl", kl},
-                  {"kl_ceb", d.mi}, {"tc", d.tc}, {"dwkl", d.dwkl}};
-  if (tc_.warmup.kind != WarmupKind::None) terms.push_back({"kl_weight", scalar_tensor(w, {kl.dtype(), kl.device()})});
+  LossTerms terms{{"loss", add(rec, mul(bracket, tc_.beta * w))},
+                  {"reconstruction", rec},
+                  {"kl", kl},
+                  {"kl_ceb", d.mi},
+                  {"tc", d.tc},
+                  {"dwkl", d.dwkl}};
+  if (tc_.warmup.kind != WarmupKind::None)
+    terms.push_back({"kl_weight", scalar_tensor(w, {kl.dtype(), kl.device()})});
   return terms;
 }
 

@@ -33,7 +33,7 @@ AlphaTcForm parse_alpha_tc_form(const std::string& name);
 struct AlphaTcVaeOptions {
   double alpha = 0.25;  // the paper's setting
   double beta = 1.0;
-  int64_t views = 0;    // K; 0: the latent dimensionality (paper form) or max(1, B - 1) (public-code form)
+  int64_t views = 0;  // K; 0: the latent dimensionality (paper form) or max(1, B - 1) (public-code form)
   AlphaTcForm form = AlphaTcForm::Paper;
   TcEstimator estimator = TcEstimator::Mss;  // the notes: log q(z) by MSS
   KlWarmup warmup;
@@ -52,7 +52,9 @@ class AlphaTcVae final : public Vae {
   const AlphaTcVaeOptions& tc_options() const { return tc_; }
   // K for a batch of `batch` examples, and the two coefficients of the bracket for it.
   int64_t views_for(int64_t batch) const;
-  double vib_weight(int64_t views) const { return (1 - tc_.alpha) / (1 - tc_.alpha / static_cast<double>(views)); }
+  double vib_weight(int64_t views) const {
+    return (1 - tc_.alpha) / (1 - tc_.alpha / static_cast<double>(views));
+  }
   double ceb_weight(int64_t views) const {
     const double k = static_cast<double>(views);
     return k * tc_.alpha / (k - tc_.alpha);

@@ -7,14 +7,17 @@
 namespace strata::models {
 
 void BetaTcVaeOptions::validate(const std::string& model) const {
-  const std::pair<const char*, double> weights[] = {{"alpha (mi_alpha)", alpha}, {"beta", beta}, {"gamma (dwkl_gamma)", gamma}};
+  const std::pair<const char*, double> weights[] = {
+      {"alpha (mi_alpha)", alpha}, {"beta", beta}, {"gamma (dwkl_gamma)", gamma}};
   for (const auto& [setting, value] : weights)
     STRATA_CHECK(value >= 0 && std::isfinite(value), model, ": ", setting, " must be >= 0, got ", value);
   warmup.validate(model);
 }
 
 BetaTcVae::BetaTcVae(AutoencoderOptions options, BetaTcVaeOptions tc, Generator* init)
-    : Vae(std::move(options), VaeOptions{.beta = 1.0, .warmup = tc.warmup, .capacity = {}}, init, "beta-TCVAE"), tc_(tc) {
+    : Vae(std::move(options), VaeOptions{.beta = 1.0, .warmup = tc.warmup, .capacity = {}}, init,
+          "beta-TCVAE"),
+      tc_(tc) {
   tc_.validate(name());
 }
 
@@ -39,9 +42,14 @@ LossTerms BetaTcVae::loss(const Tensor& x, Generator* gen) {
   for (const auto& [weight, estimate] : weighted)
     if (weight != 1.0) kl_part = add(kl_part, mul(estimate, weight - 1.0));
   const double w = tc_.warmup.weight(step());
-  LossTerms terms{{"loss", add(rec, mul(kl_part, w))}, {"reconstruction", rec}, {"mi", d.mi},
-                  {"tc", d.tc}, {"dwkl", d.dwkl}, {"kl", kl}};
-  if (tc_.warmup.kind != WarmupKind::None) terms.push_back({"kl_weight", scalar_tensor(w, {kl.dtype(), kl.device()})});
+  LossTerms terms{{"loss", add(rec, mul(kl_part, w))},
+                  {"reconstruction", rec},
+                  {"mi", d.mi},
+                  {"tc", d.tc},
+                  {"dwkl", d.dwkl},
+                  {"kl", kl}};
+  if (tc_.warmup.kind != WarmupKind::None)
+    terms.push_back({"kl_weight", scalar_tensor(w, {kl.dtype(), kl.device()})});
   return terms;
 }
 

@@ -28,7 +28,7 @@ struct BetaTcVaeOptions {
   double beta = 6.0;   // weight of the total correlation
   double gamma = 1.0;  // weight of the dimension-wise KL
   TcEstimator estimator = TcEstimator::Mws;
-  KlWarmup warmup;     // none by default
+  KlWarmup warmup;  // none by default
 
   // Throws, naming `model` and the setting (with its config key), for a negative or non-finite weight.
   void validate(const std::string& model) const;

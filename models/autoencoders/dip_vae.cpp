@@ -15,7 +15,8 @@ DipType parse_dip_type(const std::string& name) {
 }
 
 void DipVaeOptions::validate(const std::string& model) const {
-  STRATA_CHECK(lambda_od >= 0 && std::isfinite(lambda_od), model, ": lambda_od must be >= 0, got ", lambda_od);
+  STRATA_CHECK(lambda_od >= 0 && std::isfinite(lambda_od), model, ": lambda_od must be >= 0, got ",
+               lambda_od);
   STRATA_CHECK(lambda_d >= 0 && std::isfinite(lambda_d), model, ": lambda_d must be >= 0, got ", lambda_d);
   STRATA_CHECK(beta >= 0 && std::isfinite(beta), model, ": beta must be >= 0, got ", beta);
   warmup.validate(model);
@@ -61,9 +62,13 @@ LossTerms DipVae::loss(const Tensor& x, Generator* gen) {
   Tensor total = add(rec, mul(kl, dip_.beta * w));
   if (dip_.lambda_od != 0) total = add(total, mul(off_diagonal, dip_.lambda_od));
   if (dip_.lambda_d != 0) total = add(total, mul(diagonal, dip_.lambda_d));
-  LossTerms terms{{"loss", total}, {"reconstruction", rec}, {"kl", kl}, {"dip_off_diagonal", off_diagonal},
+  LossTerms terms{{"loss", total},
+                  {"reconstruction", rec},
+                  {"kl", kl},
+                  {"dip_off_diagonal", off_diagonal},
                   {"dip_diagonal", diagonal}};
-  if (dip_.warmup.kind != WarmupKind::None) terms.push_back({"kl_weight", scalar_tensor(w, {kl.dtype(), kl.device()})});
+  if (dip_.warmup.kind != WarmupKind::None)
+    terms.push_back({"kl_weight", scalar_tensor(w, {kl.dtype(), kl.device()})});
   return terms;
 }
 

@@ -10,9 +10,9 @@
 // E[mu mu^T] - E[mu] E[mu]^T). reconstruction and kl are the VAE's (vae.h); beta = 1 and the KL
 // warm-up w(step) come from it. Terms "dip_off_diagonal" and "dip_diagonal" are the two sums,
 // unweighted.
-// Defaults: lambda_od = 10 and lambda_d = 10 lambda_od for DIP-VAE-I (the paper's setting for
-// type I, lambda_d = 10 lambda_od); for DIP-VAE-II lambda_d = lambda_od (the ratio disentanglement_lib
-// uses for type II; the paper's type-II ratio could not be checked here).
+// Defaults: lambda_od = 10 (our choice, within the range disentanglement_lib sweeps); lambda_d =
+// 10 lambda_od for DIP-VAE-I (the paper's ratio for type I) and lambda_d = lambda_od for DIP-VAE-II
+// (the ratio disentanglement_lib uses for type II; the paper's type-II ratio could not be checked here).
 #pragma once
 
 #include "models/autoencoders/vae.h"
@@ -32,7 +32,9 @@ struct DipVaeOptions {
   double beta = 1.0;  // weight of the KL term
   KlWarmup warmup;
   // The paper's lambda_d for a type and lambda_od: 10 lambda_od for type I, lambda_od for type II.
-  static double default_lambda_d(DipType type, double lambda_od) { return type == DipType::I ? 10 * lambda_od : lambda_od; }
+  static double default_lambda_d(DipType type, double lambda_od) {
+    return type == DipType::I ? 10 * lambda_od : lambda_od;
+  }
   // Throws, naming `model` and the setting, for a negative or non-finite weight.
   void validate(const std::string& model) const;
 };

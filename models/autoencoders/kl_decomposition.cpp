@@ -15,8 +15,9 @@ TcEstimator parse_tc_estimator(const std::string& name) {
 }
 
 Tensor mss_log_weights(int64_t batch, int64_t dataset_size, Device device) {
-  STRATA_CHECK(batch >= 2 && dataset_size >= batch, "mss_log_weights: needs batch >= 2 and dataset size >= batch, got batch ",
-               batch, " and dataset size ", dataset_size);
+  STRATA_CHECK(batch >= 2 && dataset_size >= batch,
+               "mss_log_weights: needs batch >= 2 and dataset size >= batch, got batch ", batch,
+               " and dataset size ", dataset_size);
   const double n = static_cast<double>(dataset_size), m = static_cast<double>(batch - 1);
   std::vector<double> w(static_cast<size_t>(batch * batch), std::log(1 / m));
   for (int64_t i = 0; i < batch; ++i) {
@@ -30,15 +31,19 @@ KlDecomposition decompose_kl(const Tensor& z, const Tensor& mu, const Tensor& lo
                              TcEstimator estimator, const std::string& model) {
   STRATA_CHECK(z.defined() && z.dim() == 2 && z.size(0) >= 1 && mu.defined() && log_var.defined() &&
                    mu.shape() == z.shape() && log_var.shape() == z.shape(),
-               model, ": the KL decomposition needs z, mean and log_var of one shape [B, L] with B >= 1, got ",
-               z.defined() ? shape_str(z.shape()) : "undefined", ", ", mu.defined() ? shape_str(mu.shape()) : "undefined",
-               ", ", log_var.defined() ? shape_str(log_var.shape()) : "undefined");
+               model,
+               ": the KL decomposition needs z, mean and log_var of one shape [B, L] with B >= 1, got ",
+               z.defined() ? shape_str(z.shape()) : "undefined", ", ",
+               mu.defined() ? shape_str(mu.shape()) : "undefined", ", ",
+               log_var.defined() ? shape_str(log_var.shape()) : "undefined");
   const int64_t b = z.size(0);
-  STRATA_CHECK(dataset_size >= 1, model, ": the dataset size N, which the estimate of q(z) needs, is not set (got ",
-               dataset_size, "); call set_dataset_size(N) (the trainer does)");
+  STRATA_CHECK(dataset_size >= 1, model,
+               ": the dataset size N, which the estimate of q(z) needs, is not set (got ", dataset_size,
+               "); call set_dataset_size(N) (the trainer does)");
   const bool stratified = estimator == TcEstimator::Mss && b >= 2;
-  STRATA_CHECK(!stratified || dataset_size >= b, model, ": minibatch-stratified sampling needs the dataset size N = ",
-               dataset_size, " to be at least the batch size B = ", b);
+  STRATA_CHECK(!stratified || dataset_size >= b, model,
+               ": minibatch-stratified sampling needs the dataset size N = ", dataset_size,
+               " to be at least the batch size B = ", b);
 
   KlDecomposition d;
   d.log_q_z_given_x = sum(gaussian_log_likelihood(z, mu, log_var), 1);
