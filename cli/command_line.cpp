@@ -103,6 +103,20 @@ CommandLine::CommandLine() {
   add("--vq-beta", "vq_beta", v.vq_beta, "vq-vae commitment cost beta (default 0.25)");
   add("--vq-ema", "vq_ema", v.vq_ema, "vq-vae EMA codebook updates: on or off (off: codebook loss term; default on)");
   add("--vq-decay", "vq_decay", v.vq_decay, "vq-vae EMA decay (default 0.99)");
+  add("--tc-estimator", "tc_estimator", v.tc_estimator,
+      "beta-tcvae/alpha-tcvae estimator of log q(z): mws, mss, or auto (mws for beta-tcvae, mss for alpha-tcvae)");
+  add("--mi-alpha", "mi_alpha", v.mi_alpha,
+      "beta-tcvae weight alpha of the index-code mutual information (default 1; --beta weights the TC, default 6)");
+  add("--dwkl-gamma", "dwkl_gamma", v.dwkl_gamma, "beta-tcvae weight gamma of the dimension-wise KL (default 1)");
+  add("--alpha", "alpha", v.alpha, "alpha-tcvae alpha in [0, 1]: 0 is beta-VAE (default 0.25, Meo et al. 2024)");
+  add("--views", "views", v.views,
+      "alpha-tcvae number of views K (default 0: the latent size; batch size - 1 for --alpha-tc-form public-code)");
+  add("--alpha-tc-form", "alpha_tc_form", v.alpha_tc_form,
+      "alpha-tcvae objective: paper (KL_VIB + KL_CEB) or public-code (the authors' file: minus dim-wise KL)");
+  add("--dip-type", "dip_type", v.dip_type, "dip-vae: i (covariance of the means) or ii (covariance of z), default i");
+  add("--lambda-od", "lambda_od", v.lambda_od, "dip-vae off-diagonal penalty weight (default 10)");
+  add("--lambda-d", "lambda_d", v.lambda_d,
+      "dip-vae diagonal penalty weight (default 0: 10 x lambda-od for type i, lambda-od for type ii)");
   cmd.add_option("--config", train_.config_file, "JSON file with the same settings (flags override it)");
   cmd.add_option("--resume", train_.resume_dir, "continue the run in this folder from its latest checkpoint");
 

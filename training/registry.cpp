@@ -15,6 +15,9 @@
 #include "models/autoencoders/vae.h"
 #include "models/autoencoders/vq_vae.h"
 #include "models/autoencoders/wae.h"
+#include "models/autoencoders/beta_tcvae.h"
+#include "models/autoencoders/alpha_tcvae.h"
+#include "models/autoencoders/dip_vae.h"
 #include "ops/ops.h"
 #include "training/factor_vae_trainable.h"
 
@@ -51,6 +54,7 @@ class AutoencoderTrainable final : public Trainable {
     const models::GivenLabels given(*model_, labels);
     return reconstruct(x);
   }
+  void set_dataset_size(int64_t n) override { model_->set_dataset_size(n); }
 
  private:
   std::shared_ptr<models::Autoencoder> model_;
@@ -59,6 +63,7 @@ class AutoencoderTrainable final : public Trainable {
 // The beta a model uses: the configured one, or the model's paper default.
 double resolved_beta(const RunConfig& c) {
   if (c.beta > 0) return c.beta;
+  if (c.model == "beta-tcvae") return 6.0;  // the TC weight; see models/autoencoders/beta_tcvae.h
   return c.model == "beta-vae" ? 4.0 : 1.0;  // Higgins et al. 2017 use beta = 4 on dSprites
 }
 
@@ -122,6 +127,33 @@ models::VqVaeOptions vq_vae_options(const RunConfig& c) {
           .decay = c.vq_decay};
 }
 
+// beta-TCVAE and alpha-TCVAE share tc_estimator; "auto" is each paper's choice.
+models::TcEstimator tc_estimator(const RunConfig& c) {
+  if (c.tc_estimator == "auto") return c.model == "alpha-tcvae" ? models::TcEstimator::Mss : models::TcEstimator::Mws;
+  return models::parse_tc_estimator(c.tc_estimator);
+}
+
+models::KlWarmup kl_warmup(const RunConfig& c) {
+  return {.kind = models::parse_warmup(c.kl_warmup), .steps = c.kl_warmup_steps};
+}
+
+models::BetaTcVaeOptions beta_tcvae_options(const RunConfig& c) {
+  return {.alpha = c.mi_alpha, .beta = resolved_beta(c), .gamma = c.dwkl_gamma, .estimator = tc_estimator(c),
+          .warmup = kl_warmup(c)};
+}
+
+models::AlphaTcVaeOptions alpha_tcvae_options(const RunConfig& c) {
+  return {.alpha = c.alpha, .beta = resolved_beta(c), .views = c.views, .form = models::parse_alpha_tc_form(c.alpha_tc_form),
+          .estimator = tc_estimator(c), .warmup = kl_warmup(c)};
+}
+
+models::DipVaeOptions dip_vae_options(const RunConfig& c) {
+  const models::DipType type = models::parse_dip_type(c.dip_type);
+  return {.type = type, .lambda_od = c.lambda_od,
+          .lambda_d = c.lambda_d > 0 ? c.lambda_d : models::DipVaeOptions::default_lambda_d(type, c.lambda_od),
+          .beta = resolved_beta(c), .warmup = kl_warmup(c)};
+}
+
 TensorDataset first_rows(const TensorDataset& d, int64_t n) {
   if (n <= 0 || n >= d.size()) return d;
   const Tensor idx = arange(static_cast<double>(n));
@@ -141,7 +173,10 @@ std::vector<NamedEntry> models() {
           {"iwae", "importance weighted autoencoder (Burda et al. 2016): the K-sample bound, --iw-samples K (5)"},
           {"wae", "Wasserstein autoencoder, WAE-MMD (Tolstikhin et al. 2018): --kernel imq|rbf, --mmd-lambda (10)"},
           {"info-vae", "InfoVAE / MMD-VAE (Zhao et al. 2019): rec + (1-alpha) KL + (alpha+lambda-1) MMD, --info-alpha, --mmd-lambda"},
-          {"vq-vae", "VQ-VAE (van den Oord et al. 2017): nearest-code quantisation, EMA codebook, --codebook-size, --code-dim"}};
+          {"vq-vae", "VQ-VAE (van den Oord et al. 2017): nearest-code quantisation, EMA codebook, --codebook-size, --code-dim"},
+          {"beta-tcvae", "beta-TCVAE (Chen et al. 2018): KL split into MI, TC, dim-wise KL; --beta 6 on TC, --tc-estimator mws|mss"},
+          {"alpha-tcvae", "alpha-TCVAE (Meo et al. 2024): VIB/CEB interpolation, --alpha 0.25, --views K, --alpha-tc-form"},
+          {"dip-vae", "DIP-VAE (Kumar et al. 2018): covariance penalty, --dip-type i|ii, --lambda-od 10, --lambda-d"}};
 }
 
 std::vector<NamedEntry> datasets() {
@@ -175,6 +210,9 @@ std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim
   else if (config.model == "wae") model = std::make_shared<models::Wae>(options, wae_options(config));
   else if (config.model == "info-vae") model = std::make_shared<models::InfoVae>(options, info_vae_options(config));
   else if (config.model == "vq-vae") model = std::make_shared<models::VqVae>(options, vq_vae_options(config));
+  else if (config.model == "beta-tcvae") model = std::make_shared<models::BetaTcVae>(options, beta_tcvae_options(config));
+  else if (config.model == "alpha-tcvae") model = std::make_shared<models::AlphaTcVae>(options, alpha_tcvae_options(config));
+  else if (config.model == "dip-vae") model = std::make_shared<models::DipVae>(options, dip_vae_options(config));
   else throw Error(detail::concat("unknown model \"", config.model, "\""));
   // The CVAE conditions a VAE-type model: a stochastic encoder and a prior to sample classes from.
   STRATA_CHECK(!config.conditional || (model->stochastic() && model->has_prior()), "--conditional needs a VAE-type model",
@@ -218,6 +256,13 @@ void validate_model_settings(const RunConfig& c) {
                  " (the latent is split into latent / code_dim code vectors)");
   STRATA_CHECK(c.vq_beta >= 0 && std::isfinite(c.vq_beta), "vq_beta must be >= 0, got ", c.vq_beta);
   STRATA_CHECK(c.vq_decay >= 0 && c.vq_decay < 1, "vq_decay must lie in [0, 1), got ", c.vq_decay);
+  STRATA_CHECK(c.tc_estimator == "auto" || c.tc_estimator == "mws" || c.tc_estimator == "mss", "unknown tc_estimator \"",
+               c.tc_estimator, "\" (valid: auto, mws, mss)");
+  beta_tcvae_options(c).validate(c.model);
+  alpha_tcvae_options(c).validate(c.model, c.latent);
+  dip_vae_options(c).validate(c.model);
+  STRATA_CHECK(c.capacity_max == 0 || (c.model != "beta-tcvae" && c.model != "alpha-tcvae" && c.model != "dip-vae"),
+               "capacity annealing (capacity_max) is part of the vae and beta-vae objectives, not of ", c.model);
 }
 
 DataSplits load_data(const RunConfig& config) {

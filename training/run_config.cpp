@@ -30,7 +30,10 @@ json to_json(const RunConfig& c) {
               {"discriminator_lr", c.discriminator_lr}, {"discriminator_hidden", c.discriminator_hidden},
               {"iw_samples", c.iw_samples}, {"mmd_kernel", c.mmd_kernel}, {"mmd_lambda", c.mmd_lambda},
               {"info_alpha", c.info_alpha}, {"codebook_size", c.codebook_size}, {"code_dim", c.code_dim},
-              {"vq_beta", c.vq_beta}, {"vq_ema", c.vq_ema}, {"vq_decay", c.vq_decay}};
+              {"vq_beta", c.vq_beta}, {"vq_ema", c.vq_ema}, {"vq_decay", c.vq_decay},
+              {"tc_estimator", c.tc_estimator}, {"mi_alpha", c.mi_alpha}, {"dwkl_gamma", c.dwkl_gamma},
+              {"alpha", c.alpha}, {"views", c.views}, {"alpha_tc_form", c.alpha_tc_form},
+              {"dip_type", c.dip_type}, {"lambda_od", c.lambda_od}, {"lambda_d", c.lambda_d}};
 }
 
 namespace {
@@ -129,6 +132,15 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "vq_beta", c.vq_beta, source);
   read(j, "vq_ema", c.vq_ema, source);
   read(j, "vq_decay", c.vq_decay, source);
+  read(j, "tc_estimator", c.tc_estimator, source);
+  read(j, "mi_alpha", c.mi_alpha, source);
+  read(j, "dwkl_gamma", c.dwkl_gamma, source);
+  read(j, "alpha", c.alpha, source);
+  read(j, "views", c.views, source);
+  read(j, "alpha_tc_form", c.alpha_tc_form, source);
+  read(j, "dip_type", c.dip_type, source);
+  read(j, "lambda_od", c.lambda_od, source);
+  read(j, "lambda_d", c.lambda_d, source);
   return c;
 }
 

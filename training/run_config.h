@@ -54,6 +54,18 @@ struct RunConfig {
   double vq_beta = 0.25;                 // vq-vae: commitment cost
   bool vq_ema = true;                    // vq-vae: EMA codebook updates (off: the codebook loss term)
   double vq_decay = 0.99;                // vq-vae: EMA decay
+  // beta-TCVAE and alpha-TCVAE (kl_decomposition.h): the estimator of log q(z) and the weights; their
+  // beta (above, 0 = default) is the TC weight, 6, for beta-tcvae and the bracket weight, 1, for alpha-tcvae.
+  std::string tc_estimator = "auto";     // mws, mss, or auto (beta-tcvae mws, alpha-tcvae mss)
+  double mi_alpha = 1.0;                 // beta-tcvae: weight alpha of the index-code mutual information
+  double dwkl_gamma = 1.0;               // beta-tcvae: weight gamma of the dimension-wise KL
+  double alpha = 0.25;                   // alpha-tcvae: alpha in [0, 1] (0: beta-VAE)
+  int64_t views = 0;                     // alpha-tcvae: K; 0: latent (paper form) or batch - 1 (public-code)
+  std::string alpha_tc_form = "paper";   // alpha-tcvae: paper or public-code
+  // DIP-VAE (Kumar et al. 2018).
+  std::string dip_type = "i";            // i (covariance of the means) or ii (covariance of z under q(z))
+  double lambda_od = 10;                 // weight of the off-diagonal penalty
+  double lambda_d = 0;                   // weight of the diagonal penalty; 0: 10 lambda_od (i) or lambda_od (ii)
 };
 
 nlohmann::json to_json(const RunConfig& config);

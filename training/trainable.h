@@ -58,6 +58,10 @@ class Trainable {
   }
   virtual Tensor labelled_sample(const Tensor& labels, Generator* gen) { return sample(labels.size(0), gen); }
   virtual Tensor labelled_reconstruct(const Tensor& x, const Tensor& /*labels*/) { return reconstruct(x); }
+  // The number of examples the minibatches come from, for objectives that estimate the aggregate
+  // posterior q(z) over the dataset (beta-TCVAE, alpha-TCVAE); set before every training step (the
+  // training set's size) and before an evaluation (the evaluated split's size).
+  virtual void set_dataset_size(int64_t) {}
 };
 
 }  // namespace strata::training

@@ -141,6 +141,7 @@ int64_t count(const Metadata& m, const char* key) {
 std::vector<std::pair<std::string, double>> evaluate(Trainable& model, const TensorDataset& data, uint64_t seed) {
   NoGradGuard no_grad;
   model.module().eval();
+  model.set_dataset_size(data.size());
   Generator gen(seed);
   std::vector<std::pair<std::string, double>> totals;
   int64_t count = 0;
@@ -266,6 +267,7 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
       const Batch batch = *batches.next();
       run.adam->zero_grad();
       run.model->set_step(run.global_step);
+      run.model->set_dataset_size(run.data->train.size());
       LossTerms terms = run.model->labelled_loss_terms(batch.inputs, batch.labels, &run.noise);
       terms[0].second.backward();
       if (run.config.clip_grad_norm > 0) optim::clip_grad_norm_(run.adam->params(), run.config.clip_grad_norm);

@@ -99,6 +99,12 @@ class Autoencoder : public nn::Module {
   void set_step(int64_t step) { step_ = step; }
   int64_t step() const { return step_; }
 
+  // The number of examples the minibatches are drawn from, for estimators of the aggregate posterior
+  // q(z) = (1/N) sum_n q(z | x_n) (kl_decomposition.h); 0 until set. The trainer sets it to the
+  // training set's size before each step and to the evaluated split's size before evaluating it.
+  void set_dataset_size(int64_t n) { dataset_size_ = n; }
+  int64_t dataset_size() const { return dataset_size_; }
+
   const std::string& name() const { return name_; }
   const AutoencoderOptions& options() const { return options_; }
   bool stochastic() const { return stochastic_; }
@@ -130,6 +136,7 @@ class Autoencoder : public nn::Module {
   AutoencoderOptions options_;
   bool stochastic_;
   int64_t step_ = 0;
+  int64_t dataset_size_ = 0;
   std::shared_ptr<nn::Sequential> encoder_, decoder_;
   std::shared_ptr<nn::Linear> code_head_, mean_head_, log_var_head_;
   std::shared_ptr<Likelihood> likelihood_;
