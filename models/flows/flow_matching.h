@@ -21,7 +21,7 @@ struct FlowMatchingOptions {
   Interpolant interpolant = Interpolant::Linear;
   Coupling coupling = Coupling::Independent;
   double sinkhorn_epsilon = 0.05;  // relative to the largest pair cost (sinkhorn.h)
-  FlowSolverOptions solver;
+  FlowSolverOptions solver = {};
 };
 
 class FlowMatching final : public FlowModel {

@@ -20,7 +20,7 @@ using LossTerms = std::vector<std::pair<std::string, Tensor>>;
 
 // How a flow model integrates: the ODE solver and the divergence for log_prob.
 struct FlowSolverOptions {
-  OdeOptions ode;
+  OdeOptions ode = {};
   DivergenceMethod divergence = DivergenceMethod::Auto;
 };
 

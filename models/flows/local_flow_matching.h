@@ -30,7 +30,7 @@ struct LocalFlowMatchingOptions {
   std::vector<double> step_sizes = {0.025, 0.031, 0.039, 0.049, 0.061, 0.076, 0.095, 0.119};
   Interpolant interpolant = Interpolant::Trig;
   int64_t block_epochs = 1;  // training epochs per block (stage_of_epoch)
-  FlowSolverOptions solver;
+  FlowSolverOptions solver = {};
 };
 
 class LocalFlowMatching final : public FlowModel {
