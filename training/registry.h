@@ -32,9 +32,12 @@ struct DataSplits {
   TensorDataset validation;
   int64_t image_height = 0, image_width = 0;  // for picture grids; 0 when the data are not images
   std::string validation_name = "validation";  // what the held-out split is, for messages
+  bool points_2d = false;  // 2-D points (toy data), pictured as scatter plots
 };
 // config.data: "fashion-mnist" (validation = its test split) or "tensors:FILE.safetensors"
-// (tensors "train" and optionally "validation", float32 [N, D]).
+// (tensors "train" and optionally "validation", float32 [N, D]), or "toy:NAME", a 2-D toy
+// distribution (models/flows/toy_data.h): 20,000 training and 5,000 held-out points drawn with fixed
+// seeds, so runs with different --seed see the same data.
 DataSplits load_data(const RunConfig& config);
 
 }  // namespace strata::training

@@ -21,11 +21,16 @@ LossTerms FlowMatching::loss(const Tensor& x, Generator* gen) {
   return {{"loss", flow_matching_loss(velocity_->velocity(p.x, t), p.velocity)}};
 }
 
-Tensor FlowMatching::sample(int64_t n, Generator* gen) {
-  STRATA_CHECK(n >= 1, "FM.sample: n must be at least 1, got ", n);
-  const DType dtype = parameters().empty() ? DType::Float32 : parameters()[0].dtype();
-  const Tensor noise = randn({n, dim()}, {dtype}, gen);
-  const TransportResult r = transport(*velocity_, noise, 0.0, 1.0, solver().ode);
+Tensor FlowMatching::to_noise(const Tensor& x) {
+  check_points(x, "to_noise");
+  const TransportResult r = transport(*velocity_, x, 1.0, 0.0, solver().ode);
+  last_function_evaluations_ = r.function_evaluations;
+  return r.x;
+}
+
+Tensor FlowMatching::from_noise(const Tensor& z) {
+  check_points(z, "from_noise");
+  const TransportResult r = transport(*velocity_, z, 0.0, 1.0, solver().ode);
   last_function_evaluations_ = r.function_evaluations;
   return r.x;
 }

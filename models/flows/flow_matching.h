@@ -30,7 +30,8 @@ class FlowMatching final : public FlowModel {
   // {"loss"}.
   LossTerms loss(const Tensor& x, Generator* gen = nullptr) override;
   std::vector<std::string> loss_names() const override { return {"loss"}; }
-  Tensor sample(int64_t n, Generator* gen = nullptr) override;
+  Tensor to_noise(const Tensor& x) override;    // t: 1 -> 0
+  Tensor from_noise(const Tensor& z) override;  // t: 0 -> 1
   Tensor log_prob(const Tensor& x, Generator* gen = nullptr) override;
 
   VelocityField& velocity() { return *velocity_; }

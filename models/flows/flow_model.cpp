@@ -15,6 +15,16 @@ void FlowModel::set_solver(const FlowSolverOptions& solver) {
   solver_ = solver;
 }
 
+Tensor FlowModel::sample(int64_t n, Generator* gen) {
+  STRATA_CHECK(n >= 1, name_, ".sample: n must be at least 1, got ", n);
+  return from_noise(randn({n, dim_}, {parameter_dtype()}, gen));
+}
+
+DType FlowModel::parameter_dtype() const {
+  const std::vector<Tensor> params = parameters();
+  return params.empty() ? DType::Float32 : params[0].dtype();
+}
+
 void FlowModel::check_points(const Tensor& x, const char* method) const {
   STRATA_CHECK(x.defined() && x.dim() == 2 && x.size(1) == dim_, name_, ".", method, ": expected points [N, ", dim_,
                "], got ", x.defined() ? shape_str(x.shape()) : "an undefined tensor");

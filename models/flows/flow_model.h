@@ -31,8 +31,11 @@ class FlowModel : public nn::Module {
   // Data x [N, D]; the noise (base samples, times, OU increments) is drawn from `gen`.
   virtual LossTerms loss(const Tensor& x, Generator* gen = nullptr) = 0;
   virtual std::vector<std::string> loss_names() const = 0;
-  // n samples [n, D] (base noise from `gen`).
-  virtual Tensor sample(int64_t n, Generator* gen = nullptr) = 0;
+  // n samples [n, D]: from_noise of base draws z ~ N(0, I) from `gen`.
+  Tensor sample(int64_t n, Generator* gen = nullptr);
+  // Along the flow from data to the N(0, I) base and back (each other's inverse up to the solver's error).
+  virtual Tensor to_noise(const Tensor& x) = 0;
+  virtual Tensor from_noise(const Tensor& z) = 0;
   // log p(x) per row of x [N, D], in nats; `gen` draws Hutchinson probes when they are used.
   virtual Tensor log_prob(const Tensor& x, Generator* gen = nullptr) = 0;
 
@@ -52,6 +55,8 @@ class FlowModel : public nn::Module {
   int64_t last_function_evaluations() const { return last_function_evaluations_; }
 
  protected:
+  // The dtype of the parameters (float32 unless converted), for base draws.
+  DType parameter_dtype() const;
   // x as [N, D]; throws naming the model and the method.
   void check_points(const Tensor& x, const char* method) const;
   int64_t last_function_evaluations_ = 0;

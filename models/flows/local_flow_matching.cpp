@@ -84,12 +84,6 @@ Tensor LocalFlowMatching::pull_back(const Tensor& z, int64_t first, int64_t last
   return through_blocks(z, first, last, false);
 }
 
-Tensor LocalFlowMatching::sample(int64_t n, Generator* gen) {
-  STRATA_CHECK(n >= 1, "LFM.sample: n must be at least 1, got ", n);
-  const DType dtype = parameters().empty() ? DType::Float32 : parameters()[0].dtype();
-  return pull_back(randn({n, dim()}, {dtype}, gen), 0, num_blocks());
-}
-
 Tensor LocalFlowMatching::log_prob(const Tensor& x, Generator* gen) {
   check_points(x, "log_prob");
   Tensor point = x, total = zeros({x.size(0)}, {x.dtype(), x.device()});

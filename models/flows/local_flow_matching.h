@@ -42,7 +42,8 @@ class LocalFlowMatching final : public FlowModel {
   // The active block's loss on x ~ p_{n-1} (what stage_data(n, data) gives): {"loss", "block"}.
   LossTerms loss(const Tensor& x, Generator* gen = nullptr) override;
   std::vector<std::string> loss_names() const override { return {"loss", "block"}; }
-  Tensor sample(int64_t n, Generator* gen = nullptr) override;
+  Tensor to_noise(const Tensor& x) override { return push_forward(x, 0, num_blocks()); }
+  Tensor from_noise(const Tensor& z) override { return pull_back(z, 0, num_blocks()); }
   Tensor log_prob(const Tensor& x, Generator* gen = nullptr) override;
 
   int64_t stage_of_epoch(int64_t epoch) const override;
