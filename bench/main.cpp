@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::stoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else {
-      std::fprintf(stderr, "usage: strata-bench [--only W1|W4|W5|threads] [--threads N] [--quick]\n");
+      std::fprintf(stderr, "usage: strata-bench [--only W1|W3|W4|W5|threads] [--threads N] [--quick]\n");
       return 2;
     }
   }
@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   if (only.empty() || only == "W4") show(run_w4_gemm());
   if (only == "threads") show(run_blas_threading());
   if (only.empty() || only == "W1") show(run_w1_mlp_vae(!quick));
+  if (only.empty() || only == "W3") show(run_w3_fm_2d());
   std::printf("\npeak resident memory: %.1f MiB\n", peak_rss_mib());
   return 0;
 }

@@ -15,6 +15,7 @@ struct Figure {
 };
 
 std::vector<Figure> run_w1_mlp_vae(bool full_epoch);
+std::vector<Figure> run_w3_fm_2d();
 std::vector<Figure> run_w4_gemm();
 std::vector<Figure> run_w5_small_ops(int steps);
 std::vector<Figure> run_blas_threading();
