@@ -34,6 +34,22 @@ std::vector<int64_t> parse_widths(const std::string& text) {
   return widths;
 }
 
+std::vector<double> parse_numbers(const std::string& flag, const std::string& text) {
+  std::vector<double> numbers;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    try {
+      size_t used = 0;
+      numbers.push_back(std::stod(part, &used));
+      if (used != part.size()) throw std::invalid_argument(part);
+    } catch (const std::exception&) {
+      throw Error(flag + ": \"" + text + "\" is not a comma-separated list of numbers (e.g. 0.1,0.2)");
+    }
+  }
+  return numbers;
+}
+
 }  // namespace
 
 CommandLine::CommandLine() {
@@ -117,6 +133,23 @@ CommandLine::CommandLine() {
   add("--lambda-od", "lambda_od", v.lambda_od, "dip-vae off-diagonal penalty weight (default 10)");
   add("--lambda-d", "lambda_d", v.lambda_d,
       "dip-vae diagonal penalty weight (default 0: 10 x lambda-od for type i, lambda-od for type ii)");
+  // Flow settings (models/flows/): fm and lfm.
+  train_.options.push_back({"velocity_hidden", cmd.add_option("--velocity-hidden", train_.velocity_hidden,
+                                                              "flows: velocity MLP widths (default 256,256,256, W3)")});
+  add("--time-features", "time_features", v.time_features,
+      "flows: 0 feeds t as one input (default, W3); an even number: sinusoidal time features");
+  add("--interpolant", "interpolant", v.interpolant, "flows: linear, trig, or auto (trig for lfm, linear for fm)");
+  add("--coupling", "coupling", v.coupling, "fm: independent, exact-ot (minibatch assignment), sinkhorn");
+  add("--sinkhorn-epsilon", "sinkhorn_epsilon", v.sinkhorn_epsilon, "fm sinkhorn: epsilon relative to the largest cost (0.05)");
+  add("--blocks", "blocks", v.blocks, "lfm: blocks, the free one included (default: step sizes + 1, 9)");
+  train_.options.push_back({"step_sizes", cmd.add_option("--step-sizes", train_.step_sizes,
+                                                         "lfm: OU step sizes, comma separated (default 0.025,...,0.119)")});
+  add("--block-epochs", "block_epochs", v.block_epochs, "lfm: epochs per block (default 1)");
+  add("--solver", "solver", v.solver, "flows: ODE solver euler, heun, rk4, dopri5 (default dopri5)");
+  add("--solver-steps", "solver_steps", v.solver_steps, "flows: steps of the fixed-step solvers (default 20)");
+  add("--rtol", "rtol", v.rtol, "flows: dopri5 relative tolerance (default 1e-5)");
+  add("--atol", "atol", v.atol, "flows: dopri5 absolute tolerance (default 1e-5)");
+  add("--divergence", "divergence", v.divergence, "flows log_prob: exact, hutchinson, auto (exact up to 16 dims)");
   cmd.add_option("--config", train_.config_file, "JSON file with the same settings (flags override it)");
   cmd.add_option("--resume", train_.resume_dir, "continue the run in this folder from its latest checkpoint");
 
@@ -130,6 +163,11 @@ CommandLine::CommandLine() {
   eval_cmd_->add_option("--run", other_.run_dir, "run folder")->required();
   eval_cmd_->add_option("--checkpoint", other_.checkpoint, "best or latest (default best)")
       ->check(CLI::IsMember({"best", "latest"}));
+  eval_cmd_->add_flag("--nll", other_.nll,
+                      "flows: held-out NLL (nats), sliced W2 and MMD of samples against held-out data, and "
+                      "function evaluations");
+  eval_cmd_->add_option("--n", other_.eval_n, "--nll: held-out examples and samples (default 2000)");
+  eval_cmd_->add_option("--seed", other_.eval_seed, "--nll: seed of the samples and projections (default 0)");
 
   list_cmd_ = app_.add_subcommand("list", "the models and datasets strata knows");
 }
@@ -141,6 +179,8 @@ RunConfig CommandLine::resolve() const {
   for (const auto& [key, option] : f.options) {
     if (option->count() == 0) continue;
     if (key == "hidden") j["hidden"] = parse_widths(f.hidden);
+    else if (key == "velocity_hidden") j["velocity_hidden"] = parse_widths(f.velocity_hidden);
+    else if (key == "step_sizes") j["step_sizes"] = parse_numbers("--step-sizes", f.step_sizes);
     else j[key] = given.at(key);
   }
   // A run folder named after the model unless one was chosen.

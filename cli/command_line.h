@@ -26,6 +26,9 @@ struct Command {
   uint64_t sample_seed = 0;
   std::string sample_out;
   std::string checkpoint = "best";  // Eval: best or latest
+  bool nll = false;                 // Eval: likelihood and sample quality of a flow (eval --nll)
+  int64_t eval_n = 2000;            // Eval --nll: held-out examples and samples
+  uint64_t eval_seed = 0;           // Eval --nll: samples, projections, probes
 };
 
 class CommandLine {
@@ -44,6 +47,7 @@ class CommandLine {
   struct TrainFlags {
     training::RunConfig values;
     std::string config_file, resume_dir, hidden;
+    std::string velocity_hidden, step_sizes;  // flows: comma-separated lists
     std::vector<std::pair<std::string, CLI::Option*>> options;
   };
   training::RunConfig resolve() const;

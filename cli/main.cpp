@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
         break;
       }
       case cli::Action::Eval:
-        for (const auto& [name, value] : evaluate_run(c.run_dir, c.checkpoint))
+        for (const auto& [name, value] : c.nll ? evaluate_run_likelihood(c.run_dir, c.checkpoint, c.eval_n, c.eval_seed)
+                                               : evaluate_run(c.run_dir, c.checkpoint))
           std::printf("%s %.4f\n", name.c_str(), value);
         break;
       case cli::Action::List:

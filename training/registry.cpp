@@ -18,6 +18,10 @@
 #include "models/autoencoders/beta_tcvae.h"
 #include "models/autoencoders/alpha_tcvae.h"
 #include "models/autoencoders/dip_vae.h"
+#include "models/flows/flow_matching.h"
+#include "models/flows/local_flow_matching.h"
+#include "models/flows/toy_data.h"
+#include "models/flows/velocity_mlp.h"
 #include "ops/ops.h"
 #include "training/factor_vae_trainable.h"
 
@@ -154,6 +158,98 @@ models::DipVaeOptions dip_vae_options(const RunConfig& c) {
           .beta = resolved_beta(c), .warmup = kl_warmup(c)};
 }
 
+// A flow model as the trainer sees it. Samples are returned as they are (points, or pixel values
+// that picture grids clamp to [0, 1]); a "reconstruction" is the flow's round trip, data to noise
+// and back, which returns x up to the solver's error.
+class FlowTrainable final : public Trainable {
+ public:
+  explicit FlowTrainable(std::shared_ptr<models::FlowModel> model) : model_(std::move(model)) {}
+  nn::Module& module() override { return *model_; }
+  std::vector<std::string> loss_names() const override { return model_->loss_names(); }
+  LossTerms loss_terms(const Tensor& x, Generator* gen) override { return model_->loss(x, gen); }
+  Tensor sample(int64_t n, Generator* gen) override { return model_->sample(n, gen); }
+  Tensor reconstruct(const Tensor& x) override { return model_->from_noise(model_->to_noise(x)); }
+  bool has_log_prob() const override { return true; }
+  Tensor log_prob(const Tensor& x, Generator* gen) override { return model_->log_prob(x, gen); }
+  int64_t function_evaluations() const override { return model_->last_function_evaluations(); }
+  int64_t stage_of_epoch(int64_t epoch) const override { return model_->stage_of_epoch(epoch); }
+  void set_stage(int64_t stage, bool starting) override { model_->set_stage(stage, starting); }
+  Tensor stage_data(int64_t stage, const Tensor& data) override { return model_->stage_data(stage, data); }
+
+ private:
+  std::shared_ptr<models::FlowModel> model_;
+};
+
+bool is_flow_model(const std::string& model) { return model == "fm" || model == "lfm"; }
+
+// The OU step sizes of an lfm run: the configured ones, or the notes' 2-D schedule of the authors'
+// code (0.025, 0.031, ..., 0.119: about x1.25 per block) cut or extended by x1.25 to blocks - 1 steps.
+std::vector<double> lfm_step_sizes(const RunConfig& c) {
+  if (!c.step_sizes.empty()) return c.step_sizes;
+  std::vector<double> h = models::LocalFlowMatchingOptions{}.step_sizes;
+  if (c.blocks == 0) return h;
+  while (static_cast<int64_t>(h.size()) < c.blocks - 1) h.push_back(h.back() * 1.25);
+  h.resize(static_cast<size_t>(std::max<int64_t>(c.blocks - 1, 0)));
+  return h;
+}
+
+models::FlowSolverOptions flow_solver(const RunConfig& c) {
+  return {.ode = {.method = models::parse_ode_method(c.solver), .steps = c.solver_steps, .rtol = c.rtol, .atol = c.atol},
+          .divergence = models::parse_divergence_method(c.divergence)};
+}
+
+models::Interpolant flow_interpolant(const RunConfig& c) {
+  if (c.interpolant == "auto") return c.model == "lfm" ? models::Interpolant::Trig : models::Interpolant::Linear;
+  return models::parse_interpolant(c.interpolant);
+}
+
+std::unique_ptr<Trainable> make_flow_model(const RunConfig& c, int64_t input_dim) {
+  const models::VelocityMlpOptions net{.dim = input_dim, .hidden = c.velocity_hidden, .time_features = c.time_features};
+  if (c.model == "fm") {
+    auto fm = std::make_shared<models::FlowMatching>(std::make_shared<models::VelocityMlp>(net),
+                                                     models::FlowMatchingOptions{.interpolant = flow_interpolant(c),
+                                                                                 .coupling = models::parse_coupling(c.coupling),
+                                                                                 .sinkhorn_epsilon = c.sinkhorn_epsilon,
+                                                                                 .solver = flow_solver(c)});
+    return std::make_unique<FlowTrainable>(std::move(fm));
+  }
+  const std::vector<double> steps = lfm_step_sizes(c);
+  std::vector<std::shared_ptr<models::VelocityField>> blocks;
+  for (size_t i = 0; i <= steps.size(); ++i) blocks.push_back(std::make_shared<models::VelocityMlp>(net));
+  auto lfm = std::make_shared<models::LocalFlowMatching>(
+      std::move(blocks), models::LocalFlowMatchingOptions{.step_sizes = steps,
+                                                          .interpolant = flow_interpolant(c),
+                                                          .block_epochs = c.block_epochs,
+                                                          .solver = flow_solver(c)});
+  return std::make_unique<FlowTrainable>(std::move(lfm));
+}
+
+void validate_flow_settings(const RunConfig& c) {
+  STRATA_CHECK(!c.velocity_hidden.empty(), "velocity_hidden must list at least one layer width");
+  for (int64_t h : c.velocity_hidden) STRATA_CHECK(h >= 1, "velocity_hidden widths must be at least 1, got ", h);
+  STRATA_CHECK(c.time_features >= 0 && c.time_features % 2 == 0,
+               "time_features must be 0 (raw t) or an even number of sinusoidal features, got ", c.time_features);
+  STRATA_CHECK(c.interpolant == "auto" || c.interpolant == "linear" || c.interpolant == "trig", "unknown interpolant \"",
+               c.interpolant, "\" (valid: auto, linear, trig)");
+  const models::Coupling coupling = models::parse_coupling(c.coupling);
+  STRATA_CHECK(!(c.model == "lfm" && coupling != models::Coupling::Independent), "coupling ", c.coupling,
+               " is for fm; lfm pairs its samples by the OU process");
+  STRATA_CHECK(c.sinkhorn_epsilon > 0 && std::isfinite(c.sinkhorn_epsilon), "sinkhorn_epsilon must be a positive number, got ",
+               c.sinkhorn_epsilon);
+  STRATA_CHECK(c.blocks >= 0, "blocks must be at least 1 (0: one more than the step sizes), got ", c.blocks);
+  for (double h : c.step_sizes) STRATA_CHECK(h > 0 && std::isfinite(h), "step_sizes must be positive numbers, got ", h);
+  STRATA_CHECK(c.step_sizes.empty() || c.blocks == 0 || c.blocks == static_cast<int64_t>(c.step_sizes.size()) + 1,
+               "blocks ", c.blocks, " does not match ", c.step_sizes.size(), " step sizes (blocks = step sizes + 1, the free block)");
+  STRATA_CHECK(c.block_epochs >= 1, "block_epochs must be at least 1, got ", c.block_epochs);
+  const models::FlowSolverOptions solver = flow_solver(c);
+  solver.ode.validate("solver");
+  if (c.model == "lfm") {
+    const int64_t blocks = static_cast<int64_t>(lfm_step_sizes(c).size()) + 1;
+    STRATA_CHECK(c.epochs >= blocks * c.block_epochs, "lfm trains ", blocks, " blocks for ", c.block_epochs,
+                 " epoch(s) each: epochs must be at least ", blocks * c.block_epochs, ", got ", c.epochs);
+  }
+}
+
 TensorDataset first_rows(const TensorDataset& d, int64_t n) {
   if (n <= 0 || n >= d.size()) return d;
   const Tensor idx = arange(static_cast<double>(n));
@@ -176,13 +272,16 @@ std::vector<NamedEntry> models() {
           {"vq-vae", "VQ-VAE (van den Oord et al. 2017): nearest-code quantisation, EMA codebook, --codebook-size, --code-dim"},
           {"beta-tcvae", "beta-TCVAE (Chen et al. 2018): KL split into MI, TC, dim-wise KL; --beta 6 on TC, --tc-estimator mws|mss"},
           {"alpha-tcvae", "alpha-TCVAE (Meo et al. 2024): VIB/CEB interpolation, --alpha 0.25, --views K, --alpha-tc-form"},
-          {"dip-vae", "DIP-VAE (Kumar et al. 2018): covariance penalty, --dip-type i|ii, --lambda-od 10, --lambda-d"}};
+          {"dip-vae", "DIP-VAE (Kumar et al. 2018): covariance penalty, --dip-type i|ii, --lambda-od 10, --lambda-d"},
+          {"fm", "flow matching (Lipman et al. 2023): noise -> data; --interpolant, --coupling, --solver"},
+          {"lfm", "Local Flow Matching (Xu et al. 2024): --blocks OU blocks trained in turn; --step-sizes, --block-epochs"}};
 }
 
 std::vector<NamedEntry> datasets() {
   return {{"fashion-mnist", "Fashion-MNIST 28x28 (Debian dataset-fashion-mnist); validation = its test split"},
           {"tensors:FILE", "a safetensors file with float32 [N, D] tensors \"train\" and optionally \"validation\""
-                           " (int64 [N] \"train_labels\", \"validation_labels\": labelled)"}};
+                           " (int64 [N] \"train_labels\", \"validation_labels\": labelled)"},
+          {"toy:NAME", "2-D toy data: 8gaussians, moons, checkerboard, spirals, pinwheel, rings"}};
 }
 
 std::vector<std::string> model_names() {
@@ -195,6 +294,10 @@ std::vector<std::string> dataset_names() { return {"fashion-mnist"}; }
 
 std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim, int64_t num_classes) {
   validate_model_settings(config);
+  if (is_flow_model(config.model)) {
+    STRATA_CHECK(!config.conditional, "--conditional is for VAE-type models, not ", config.model);
+    return make_flow_model(config, input_dim);
+  }
   models::AutoencoderOptions options = autoencoder_options(config, input_dim);
   options.num_classes = conditioning_classes(config, num_classes);
   if (config.model == "factor-vae")
@@ -263,11 +366,20 @@ void validate_model_settings(const RunConfig& c) {
   dip_vae_options(c).validate(c.model);
   STRATA_CHECK(c.capacity_max == 0 || (c.model != "beta-tcvae" && c.model != "alpha-tcvae" && c.model != "dip-vae"),
                "capacity annealing (capacity_max) is part of the vae and beta-vae objectives, not of ", c.model);
+  validate_flow_settings(c);
 }
 
 DataSplits load_data(const RunConfig& config) {
   if (config.data == "fashion-mnist") {
     return {first_rows(load_fashion_mnist("train"), config.limit_train), load_fashion_mnist("test"), 28, 28, "test", 10};
+  }
+  if (config.data.rfind("toy:", 0) == 0) {
+    const std::string name = config.data.substr(4);
+    Generator train_gen(1), held_out_gen(2);  // fixed seeds: the same data whatever the run's seed
+    DataSplits splits{first_rows(TensorDataset(models::sample_toy_distribution(name, 20000, &train_gen)), config.limit_train),
+                      TensorDataset(models::sample_toy_distribution(name, 5000, &held_out_gen)), 0, 0, "held-out"};
+    splits.points_2d = true;
+    return splits;
   }
   const std::string prefix = "tensors:";
   STRATA_CHECK(config.data.rfind(prefix, 0) == 0, "unknown dataset \"", config.data, "\"");

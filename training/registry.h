@@ -34,10 +34,13 @@ struct DataSplits {
   int64_t image_height = 0, image_width = 0;  // for picture grids; 0 when the data are not images
   std::string validation_name = "validation";  // what the held-out split is, for messages
   int64_t num_classes = 0;                     // classes of the labels; 0 when the data have none
+  bool points_2d = false;                      // 2-D points (toy data), pictured as scatter plots
 };
 // config.data: "fashion-mnist" (validation = its test split, 10 classes) or "tensors:FILE.safetensors"
 // (tensors "train" and optionally "validation", float32 [N, D]; optionally "train_labels" and
-// "validation_labels", int64 [N] classes 0..C-1, which make the data labelled).
+// "validation_labels", int64 [N] classes 0..C-1, which make the data labelled), or "toy:NAME", a 2-D
+// toy distribution (models/flows/toy_data.h): 20,000 training and 5,000 held-out points drawn with
+// fixed seeds, so runs with different --seed see the same data.
 DataSplits load_data(const RunConfig& config);
 
 }  // namespace strata::training

@@ -33,7 +33,12 @@ json to_json(const RunConfig& c) {
               {"vq_beta", c.vq_beta}, {"vq_ema", c.vq_ema}, {"vq_decay", c.vq_decay},
               {"tc_estimator", c.tc_estimator}, {"mi_alpha", c.mi_alpha}, {"dwkl_gamma", c.dwkl_gamma},
               {"alpha", c.alpha}, {"views", c.views}, {"alpha_tc_form", c.alpha_tc_form},
-              {"dip_type", c.dip_type}, {"lambda_od", c.lambda_od}, {"lambda_d", c.lambda_d}};
+              {"dip_type", c.dip_type}, {"lambda_od", c.lambda_od}, {"lambda_d", c.lambda_d},
+              {"velocity_hidden", c.velocity_hidden}, {"time_features", c.time_features},
+              {"interpolant", c.interpolant}, {"coupling", c.coupling}, {"sinkhorn_epsilon", c.sinkhorn_epsilon},
+              {"blocks", c.blocks}, {"step_sizes", c.step_sizes}, {"block_epochs", c.block_epochs},
+              {"solver", c.solver}, {"solver_steps", c.solver_steps}, {"rtol", c.rtol}, {"atol", c.atol},
+              {"divergence", c.divergence}};
 }
 
 namespace {
@@ -141,6 +146,19 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "dip_type", c.dip_type, source);
   read(j, "lambda_od", c.lambda_od, source);
   read(j, "lambda_d", c.lambda_d, source);
+  read(j, "velocity_hidden", c.velocity_hidden, source);
+  read(j, "time_features", c.time_features, source);
+  read(j, "interpolant", c.interpolant, source);
+  read(j, "coupling", c.coupling, source);
+  read(j, "sinkhorn_epsilon", c.sinkhorn_epsilon, source);
+  read(j, "blocks", c.blocks, source);
+  read(j, "step_sizes", c.step_sizes, source);
+  read(j, "block_epochs", c.block_epochs, source);
+  read(j, "solver", c.solver, source);
+  read(j, "solver_steps", c.solver_steps, source);
+  read(j, "rtol", c.rtol, source);
+  read(j, "atol", c.atol, source);
+  read(j, "divergence", c.divergence, source);
   return c;
 }
 
@@ -178,8 +196,9 @@ void validate(const RunConfig& c) {
   STRATA_CHECK(std::find(models.begin(), models.end(), c.model) != models.end(), "unknown model \"", c.model,
                "\" (valid: ", joined(models), ")");
   const std::vector<std::string> datasets = dataset_names();
-  STRATA_CHECK(std::find(datasets.begin(), datasets.end(), c.data) != datasets.end() || c.data.rfind("tensors:", 0) == 0,
-               "unknown dataset \"", c.data, "\" (valid: ", joined(datasets), ", or tensors:FILE.safetensors)");
+  STRATA_CHECK(std::find(datasets.begin(), datasets.end(), c.data) != datasets.end() || c.data.rfind("tensors:", 0) == 0 ||
+                   c.data.rfind("toy:", 0) == 0,
+               "unknown dataset \"", c.data, "\" (valid: ", joined(datasets), ", or tensors:FILE.safetensors, or toy:NAME)");
   STRATA_CHECK(c.epochs >= 1, "epochs must be at least 1, got ", c.epochs);
   STRATA_CHECK(c.batch_size >= 1, "batch_size must be at least 1, got ", c.batch_size);
   STRATA_CHECK(c.lr > 0 && std::isfinite(c.lr), "lr must be a positive number, got ", c.lr);

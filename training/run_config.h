@@ -66,6 +66,20 @@ struct RunConfig {
   std::string dip_type = "i";            // i (covariance of the means) or ii (covariance of z under q(z))
   double lambda_od = 10;                 // weight of the off-diagonal penalty
   double lambda_d = 0;                   // weight of the diagonal penalty; 0: 10 lambda_od (i) or lambda_od (ii)
+  // Flow settings (models/flows/): fm and lfm.
+  std::vector<int64_t> velocity_hidden = {256, 256, 256};  // velocity MLP widths (W3 of WORKLOADS.md)
+  int64_t time_features = 0;             // 0: t as one input feature (W3); else sinusoidal features (even)
+  std::string interpolant = "auto";      // linear, trig, or auto (trig for lfm, linear for fm)
+  std::string coupling = "independent";  // fm: independent, exact-ot, sinkhorn
+  double sinkhorn_epsilon = 0.05;        // fm sinkhorn coupling, relative to the largest pair cost
+  int64_t blocks = 0;                    // lfm blocks, the free one included (0: step_sizes + 1)
+  std::vector<double> step_sizes = {};   // lfm OU step sizes (empty: the paper code's 2-D schedule)
+  int64_t block_epochs = 1;              // lfm epochs per block
+  std::string solver = "dopri5";         // euler, heun, rk4, dopri5
+  int64_t solver_steps = 20;             // fixed-step solvers: steps per unit time
+  double rtol = 1e-5;                    // dopri5
+  double atol = 1e-5;                    // dopri5
+  std::string divergence = "auto";       // log_prob: exact, hutchinson, or auto (exact up to 16 dims)
 };
 
 nlohmann::json to_json(const RunConfig& config);

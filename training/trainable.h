@@ -62,6 +62,22 @@ class Trainable {
   // posterior q(z) over the dataset (beta-TCVAE, alpha-TCVAE); set before every training step (the
   // training set's size) and before an evaluation (the evaluated split's size).
   virtual void set_dataset_size(int64_t) {}
+  // Likelihood models (flows): log p(x) per example in nats; `gen` draws any estimator noise.
+  virtual bool has_log_prob() const { return false; }
+  virtual Tensor log_prob(const Tensor& x, Generator* gen);
+  // Function evaluations of the last sample() or log_prob() (flows' ODE solves; 0 otherwise).
+  virtual int64_t function_evaluations() const { return 0; }
+  // Models trained in stages on transformed data (Local Flow Matching trains block n on the data
+  // pushed through blocks 1..n-1). The trainer asks at each epoch start which stage the epoch
+  // belongs to; when it changes it calls set_stage (starting: the stage's first step is next, not a
+  // resumption inside it) and trains and validates on stage_data(stage, data).
+  virtual int64_t stage_of_epoch(int64_t) const { return 0; }
+  virtual void set_stage(int64_t, bool) {}
+  virtual Tensor stage_data(int64_t, const Tensor& data) { return data; }
 };
+
+inline Tensor Trainable::log_prob(const Tensor&, Generator*) {
+  throw Error("this model has no log_prob (only flows define a likelihood for eval --nll)");
+}
 
 }  // namespace strata::training

@@ -24,6 +24,8 @@
 #include "training/metrics_log.h"
 #include "training/progress.h"
 #include "training/registry.h"
+#include "training/scatter_plot.h"
+#include "models/flows/sample_distances.h"
 
 namespace strata::training {
 
@@ -65,6 +67,8 @@ struct Run {
   int64_t global_step = 0;
   double best_validation = std::numeric_limits<double>::infinity();
   double wall_time = 0;       // seconds of training before this process took over
+  int64_t stage = -1;         // the model's training stage whose data the loader holds (-1: none yet)
+  std::optional<TensorDataset> stage_validation;  // the validation data of that stage
 };
 
 void build(Run& run, const RunConfig& config, const fs::path& dir, int threads) {
@@ -178,7 +182,23 @@ void save_sample_grid(Trainable& model, const DataSplits& data, int64_t n, Gener
   io::save_image_grid(path, as_images(model.labelled_sample(y, gen), data), per_class);
 }
 
+// Samples beside the held-out points, for 2-D data.
+void write_scatter(Trainable& model, const DataSplits& data, int64_t n, uint64_t seed, const std::string& path) {
+  NoGradGuard no_grad;
+  Generator gen(seed);
+  const Tensor held_out = narrow(data.validation.inputs(), 0, 0, std::min(n, data.validation.size()));
+  save_scatter_png(path, {held_out, model.sample(n, &gen)});
+}
+
 void write_pictures(Run& run) {
+  if (run.data->points_2d) {
+    char name[32];
+    std::snprintf(name, sizeof name, "epoch_%03lld.png", static_cast<long long>(run.epoch));
+    run.model->module().eval();
+    write_scatter(*run.model, *run.data, 2000, picture_seed(run.config), (run.dir / "samples" / name).string());
+    run.model->module().train();
+    return;
+  }
   if (run.data->image_height == 0) return;
   NoGradGuard no_grad;
   run.model->module().eval();
@@ -222,6 +242,30 @@ void write_curves(const Run& run) {
                         {.x_label = "step", .y_label = "loss per example (nats)", .log_y = true});
 }
 
+// Staged models (Local Flow Matching) train each stage on its own transform of the data, and a
+// stage begins only at an epoch start. Called at every epoch start (and so after a resume); it
+// swaps the loader's data when the stage changes, keeping the loader's position, so a resumed run
+// sees the batches an uninterrupted one would. The best checkpoint is chosen within the latest stage.
+void enter_stage(Run& run) {
+  const int64_t stage = run.model->stage_of_epoch(run.epoch);
+  if (stage == run.stage) return;
+  const bool starting =
+      run.step_in_epoch == 0 && (run.epoch == 0 || run.model->stage_of_epoch(run.epoch - 1) != stage);
+  run.model->set_stage(stage, starting);
+  if (starting && run.epoch > 0) run.best_validation = std::numeric_limits<double>::infinity();
+  Tensor train, validation;
+  {
+    NoGradGuard no_grad;
+    train = run.model->stage_data(stage, run.data->train.inputs());
+    validation = run.model->stage_data(stage, run.data->validation.inputs());
+  }
+  auto loader = std::make_unique<DataLoader>(TensorDataset(train, run.data->train.labels()), run.loader->options());
+  loader->restore(run.loader->state());
+  run.loader = std::move(loader);
+  run.stage_validation = TensorDataset(validation, run.data->validation.labels());
+  run.stage = stage;
+}
+
 TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
   std::ostream& out = options.log ? *options.log : std::cout;  // tests capture it
   SigintScope sigint;
@@ -255,6 +299,7 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
       stop_here();
       break;
     }
+    enter_stage(run);
     if (run.step_in_epoch == 0) run.loader->start_epoch();
     BatchPrefetcher batches(*run.loader, run.step_in_epoch, steps_per_epoch);
     for (int64_t i = run.step_in_epoch; i < steps_per_epoch; ++i) {
@@ -295,7 +340,7 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
     if (result.interrupted) break;
     progress.finish();
 
-    const auto val = evaluate(*run.model, run.data->validation, eval_seed(run.config));
+    const auto val = evaluate(*run.model, *run.stage_validation, eval_seed(run.config));
     ++run.epoch;
     run.step_in_epoch = 0;
     std::map<std::string, double> row{{"step", static_cast<double>(run.global_step)},
@@ -362,6 +407,7 @@ struct LoadedRun {
   RunConfig config;
   std::optional<DataSplits> data;
   std::unique_ptr<Trainable> model;
+  int64_t epochs_completed = 0;
 };
 
 LoadedRun load_run(const std::string& run_dir, const std::string& which) {
@@ -374,25 +420,71 @@ LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   STRATA_CHECK(fs::exists(path), "no checkpoint ", path.string());
   const Metadata meta = load_checkpoint(path, r.model->module(), nullptr, {}, {});
   r.model->set_step(static_cast<int64_t>(number(meta, "global_step")));  // where the loss schedules stood
+  r.epochs_completed = count(meta, "epoch");
   r.model->module().eval();
   return r;
+}
+
+// The validation data of the stage the checkpoint's last epoch trained (a staged model's loss is
+// that stage's); the data themselves for other models.
+TensorDataset stage_validation(LoadedRun& r) {
+  const int64_t stage = r.model->stage_of_epoch(std::max<int64_t>(r.epochs_completed - 1, 0));
+  r.model->set_stage(stage, false);
+  NoGradGuard no_grad;
+  return TensorDataset(r.model->stage_data(stage, r.data->validation.inputs()), r.data->validation.labels());
 }
 }  // namespace
 
 std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out) {
-  STRATA_CHECK(n >= 1 && n <= 1024, "sample: n must be in 1..1024, got ", n);
   LoadedRun r = load_run(run_dir, "best");
-  STRATA_CHECK(r.data->image_height > 0, "sample: dataset ", r.config.data, " does not hold images");
+  const std::string path = out.empty() ? (fs::path(run_dir) / "samples" / "sample.png").string() : out;
+  if (r.data->points_2d) {
+    STRATA_CHECK(n >= 1 && n <= 100000, "sample: n must be in 1..100000 for points, got ", n);
+    write_scatter(*r.model, *r.data, n, seed, path);
+    return path;
+  }
+  STRATA_CHECK(n >= 1 && n <= 1024, "sample: n must be in 1..1024, got ", n);
+  STRATA_CHECK(r.data->image_height > 0, "sample: dataset ", r.config.data, " does not hold images or 2-D points");
   NoGradGuard no_grad;
   Generator gen(seed);
-  const std::string path = out.empty() ? (fs::path(run_dir) / "samples" / "sample.png").string() : out;
   save_sample_grid(*r.model, *r.data, n, &gen, path);
   return path;
 }
 
 std::vector<std::pair<std::string, double>> evaluate_run(const std::string& run_dir, const std::string& which) {
   LoadedRun r = load_run(run_dir, which);
-  return evaluate(*r.model, r.data->validation, eval_seed(r.config));
+  return evaluate(*r.model, stage_validation(r), eval_seed(r.config));
+}
+
+std::vector<std::pair<std::string, double>> evaluate_run_likelihood(const std::string& run_dir, const std::string& which,
+                                                                    int64_t n, uint64_t seed) {
+  LoadedRun r = load_run(run_dir, which);
+  STRATA_CHECK(r.model->has_log_prob(), "eval --nll: model ", r.config.model, " has no log_prob (flows do: fm, lfm)");
+  const TensorDataset& held_out = r.data->validation;
+  STRATA_CHECK(n >= 2, "eval --nll: n must be at least 2, got ", n);
+  n = std::min(n, held_out.size());
+  const Tensor x = narrow(held_out.inputs(), 0, 0, n);
+  NoGradGuard no_grad;
+  Generator gen(seed);
+  double log_prob_sum = 0;
+  int64_t nfe_log_prob = 0;
+  for (int64_t start = 0; start < n; start += kEvalBatch) {
+    const Tensor batch = narrow(x, 0, start, std::min(kEvalBatch, n - start));
+    log_prob_sum += sum(to_dtype(r.model->log_prob(batch, &gen), DType::Float64)).item<double>();
+    nfe_log_prob = std::max(nfe_log_prob, r.model->function_evaluations());
+  }
+  const double nll = -log_prob_sum / static_cast<double>(n);
+  const Tensor samples = r.model->sample(n, &gen);
+  const int64_t nfe_sample = r.model->function_evaluations();
+  std::vector<std::pair<std::string, double>> out{{"nll", nll}};
+  const int64_t dim = x.size(1);
+  if (r.data->image_height > 0) out.push_back({"bits_per_dim", nll / (static_cast<double>(dim) * std::log(2.0))});
+  out.push_back({"sliced_w2", models::sliced_wasserstein2(samples, x, 1000, &gen)});
+  out.push_back({"mmd2", models::mmd_squared(samples, x, {0.1, 0.5, 1.0, 2.0})});
+  out.push_back({"nfe_log_prob", static_cast<double>(nfe_log_prob)});
+  out.push_back({"nfe_sample", static_cast<double>(nfe_sample)});
+  out.push_back({"examples", static_cast<double>(n)});
+  return out;
 }
 
 }  // namespace strata::training

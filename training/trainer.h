@@ -39,9 +39,17 @@ TrainResult train_run(const RunConfig& config, const TrainOptions& options);
 TrainResult resume_run(const std::string& run_dir, std::optional<int64_t> epochs, const TrainOptions& options);
 
 // Draws n samples from RUN's best checkpoint into a PNG grid (8 per row; for a class-conditional
-// model one row per class of n / classes samples, at least one); returns the file written.
+// model one row per class of n / classes samples, at least one; for 2-D points a scatter plot of
+// the samples beside the held-out points); returns the file written.
 std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out);
 // Validation loss terms of RUN's "best" or "latest" checkpoint.
 std::vector<std::pair<std::string, double>> evaluate_run(const std::string& run_dir, const std::string& which);
+// For likelihood models (flows), on the first n held-out examples: "nll" (nats per example, from
+// log_prob; "bits_per_dim" too for images), "sliced_w2" (1000 directions) and "mmd2" (Gaussian
+// kernels of bandwidths 0.1, 0.5, 1, 2) between n samples and those examples, the function
+// evaluations of one log_prob batch and of sampling ("nfe_log_prob", "nfe_sample"), and "examples" (n).
+// `seed` fixes the samples, the projections and any Hutchinson probes.
+std::vector<std::pair<std::string, double>> evaluate_run_likelihood(const std::string& run_dir, const std::string& which,
+                                                                    int64_t n, uint64_t seed);
 
 }  // namespace strata::training
