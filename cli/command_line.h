@@ -26,6 +26,13 @@ struct Command {
   uint64_t sample_seed = 0;
   std::string sample_out;
   std::string checkpoint = "best";  // Eval: best or latest
+  int64_t eval_samples = 1000;      // Eval: importance samples K of the log-likelihood
+  int64_t eval_limit = 0;           // Eval: the first N held-out examples (0: all)
+  bool traversal = false;           // Sample: a latent traversal grid instead of prior samples
+  std::vector<int64_t> traversal_dims;  // Sample --traversal: the dims to sweep (empty: all)
+  int64_t traversal_steps = 11;
+  int64_t traversal_example = 0;
+  bool traversal_prior_center = false;
 };
 
 class CommandLine {
@@ -55,6 +62,7 @@ class CommandLine {
   CLI::App* list_cmd_ = nullptr;
   TrainFlags train_;
   Command other_;  // the sample and eval flags are bound here
+  std::string traversal_dims_;  // --dims as given
 };
 
 }  // namespace strata::cli

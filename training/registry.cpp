@@ -29,6 +29,7 @@ class AutoencoderTrainable final : public Trainable {
   Tensor reconstruct(const Tensor& x) override { return clamp(model_->reconstruct(x), 0.0, 1.0); }
   bool has_prior() const override { return model_->has_prior(); }
   void set_step(int64_t step) override { model_->set_step(step); }
+  models::Autoencoder* autoencoder() override { return model_.get(); }
 
  private:
   std::shared_ptr<models::Autoencoder> model_;

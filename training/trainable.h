@@ -10,6 +10,10 @@
 #include "engine/random.h"
 #include "models/nn/module.h"
 
+namespace strata::models {
+class Autoencoder;
+}
+
 namespace strata::training {
 
 using LossTerms = std::vector<std::pair<std::string, Tensor>>;
@@ -31,6 +35,9 @@ class Trainable {
   // The optimiser step the next loss_terms() belongs to, for models whose objective follows a
   // schedule (KL warm-up, capacity annealing); set before every step, so resumed runs continue it.
   virtual void set_step(int64_t) {}
+  // The model as a member of the autoencoder family, for what only they have (a latent code to
+  // traverse, the ELBO and log-likelihood of `strata eval`); null for other families.
+  virtual models::Autoencoder* autoencoder() { return nullptr; }
 };
 
 }  // namespace strata::training

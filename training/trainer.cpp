@@ -24,6 +24,7 @@
 #include "training/metrics_log.h"
 #include "training/progress.h"
 #include "training/registry.h"
+#include "training/traversal_grid.h"
 
 namespace strata::training {
 
@@ -168,6 +169,8 @@ void write_pictures(Run& run) {
   const Tensor x = narrow(run.data->validation.inputs(), 0, 0, half);
   const Tensor both = cat({x, run.model->reconstruct(x)}, 0);
   io::save_image_grid((run.dir / "reconstructions" / name).string(), as_images(both, *run.data), 8);
+  // Every latent dim swept over [-3, 3] around the code of the first held-out example.
+  if (run.model->autoencoder()) write_traversal_grid(*run.model, *run.data, {}, (run.dir / "traversals" / name).string());
   run.model->module().train();
 }
 
@@ -328,14 +331,6 @@ TrainResult resume_run(const std::string& run_dir, std::optional<int64_t> epochs
   return train_loop(run, options, true);
 }
 
-namespace {
-// A run's model with the weights of one of its checkpoints, for sampling and evaluation.
-struct LoadedRun {
-  RunConfig config;
-  std::optional<DataSplits> data;
-  std::unique_ptr<Trainable> model;
-};
-
 LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   const fs::path dir = run_dir;
   LoadedRun r;
@@ -349,7 +344,6 @@ LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   r.model->module().eval();
   return r;
 }
-}  // namespace
 
 std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out) {
   STRATA_CHECK(n >= 1 && n <= 1024, "sample: n must be in 1..1024, got ", n);
@@ -360,6 +354,11 @@ std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t se
   const std::string path = out.empty() ? (fs::path(run_dir) / "samples" / "sample.png").string() : out;
   io::save_image_grid(path, as_images(r.model->sample(n, &gen), *r.data), 8);
   return path;
+}
+
+std::vector<std::pair<std::string, double>> evaluate_loss_terms(Trainable& model, const TensorDataset& data,
+                                                                const RunConfig& config) {
+  return evaluate(model, data, eval_seed(config));
 }
 
 std::vector<std::pair<std::string, double>> evaluate_run(const std::string& run_dir, const std::string& which) {
