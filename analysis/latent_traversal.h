@@ -13,7 +13,7 @@
 namespace strata::analysis {
 
 struct TraversalOptions {
-  std::vector<int64_t> dims;  // the latent dimensions to sweep, one row each; empty: all of them
+  std::vector<int64_t> dims = {};  // the latent dimensions to sweep, one row each; empty: all of them
   int64_t steps = 11;         // columns
   double limit = 3.0;         // the sweep covers [-limit, limit]
 };

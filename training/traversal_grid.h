@@ -14,7 +14,7 @@
 namespace strata::training {
 
 struct TraversalRequest {
-  std::vector<int64_t> dims;  // latent dimensions to sweep, one row each; empty: all
+  std::vector<int64_t> dims = {};  // latent dimensions to sweep, one row each; empty: all
   int64_t steps = 11;         // columns, evenly spaced over [-3, 3]
   int64_t example = 0;        // the held-out example whose code (posterior mean) is the center
   bool prior_center = false;  // center at 0, the mean of the prior, instead (models with a prior)
