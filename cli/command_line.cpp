@@ -50,6 +50,25 @@ std::vector<double> parse_numbers(const std::string& flag, const std::string& te
   return numbers;
 }
 
+// --dims of sample --traversal: latent dimensions, comma separated (checked against the model later).
+std::vector<int64_t> parse_dims(const std::string& text) {
+  std::vector<int64_t> dims;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    size_t used = 0;
+    int64_t d = -1;
+    try {
+      d = std::stoll(part, &used);
+    } catch (const std::exception&) {
+    }
+    STRATA_CHECK(used > 0 && used == part.size() && d >= 0, "--dims: \"", text,
+                 "\" is not a comma-separated list of latent dimensions (e.g. 0,1,5)");
+    dims.push_back(d);
+  }
+  return dims;
+}
+
 }  // namespace
 
 CommandLine::CommandLine() {
@@ -63,7 +82,9 @@ CommandLine::CommandLine() {
     train_.options.push_back({key, cmd.add_option(flag, target, help)});
   };
   add("--model", "model", v.model, ("model to train (" + joined(training::model_names()) + ")").c_str());
-  add("--data", "data", v.data, "dataset: fashion-mnist, or tensors:FILE.safetensors");
+  add("--data", "data", v.data, "dataset: fashion-mnist, tensors:FILE.safetensors, csv:FILE or npy:FILE");
+  add("--validation-fraction", "validation_fraction", v.validation_fraction,
+      "csv/npy data: share of the rows held out for validation, drawn with the seed (default 0.1)");
   add("--epochs", "epochs", v.epochs, "epochs to train (default 1)");
   add("--batch-size", "batch_size", v.batch_size, "minibatch size (default 128)");
   add("--lr", "lr", v.lr, "Adam learning rate (default 1e-3)");
@@ -157,9 +178,19 @@ CommandLine::CommandLine() {
   sample_cmd_->add_option("--run", other_.run_dir, "run folder")->required();
   sample_cmd_->add_option("--n", other_.sample_n, "number of samples (default 64)");
   sample_cmd_->add_option("--seed", other_.sample_seed, "seed of the draws (default 0)");
-  sample_cmd_->add_option("--out", other_.sample_out, "PNG file (default RUN/samples/sample.png)");
+  sample_cmd_->add_option("--out", other_.sample_out,
+                          "PNG file (default RUN/samples/sample.png, or RUN/traversals/traversal.png)");
+  sample_cmd_->add_flag("--traversal", other_.traversal,
+                        "latent traversal grid instead: a row per latent dim, swept over [-3, 3]");
+  sample_cmd_->add_option("--dims", traversal_dims_, "--traversal: latent dims to sweep, e.g. 0,1,5 (default all)");
+  sample_cmd_->add_option("--steps", other_.traversal_steps, "--traversal: columns per row, 2..101 (default 11)");
+  sample_cmd_->add_option("--example", other_.traversal_example,
+                          "--traversal: held-out example whose posterior mean is the center (default 0)");
+  sample_cmd_->add_flag("--prior-center", other_.traversal_prior_center,
+                        "--traversal: center at 0, the prior's mean, instead of an example's code");
 
-  eval_cmd_ = app_.add_subcommand("eval", "validation loss of a trained run");
+  eval_cmd_ = app_.add_subcommand(
+      "eval", "held-out reconstruction error, ELBO and importance-sampled log-likelihood of a trained run");
   eval_cmd_->add_option("--run", other_.run_dir, "run folder")->required();
   eval_cmd_->add_option("--checkpoint", other_.checkpoint, "best or latest (default best)")
       ->check(CLI::IsMember({"best", "latest"}));
@@ -168,6 +199,9 @@ CommandLine::CommandLine() {
                       "function evaluations");
   eval_cmd_->add_option("--n", other_.eval_n, "--nll: held-out examples and samples (default 2000)");
   eval_cmd_->add_option("--seed", other_.eval_seed, "--nll: seed of the samples and projections (default 0)");
+  eval_cmd_->add_option("--eval-samples", other_.eval_samples,
+                        "importance samples K of the log-likelihood estimate (default 1000)");
+  eval_cmd_->add_option("--limit", other_.eval_limit, "evaluate only the first N held-out examples (default 0: all)");
 
   list_cmd_ = app_.add_subcommand("list", "the models and datasets strata knows");
 }
@@ -216,8 +250,15 @@ Command CommandLine::parse(int argc, const char* const* argv) {
     c.threads = train_.values.threads;
   } else if (*sample_cmd_) {
     c.action = Action::Sample;
+    STRATA_CHECK(c.traversal || (traversal_dims_.empty() && !c.traversal_prior_center),
+                 "--dims and --prior-center belong to --traversal");
+    if (!traversal_dims_.empty()) c.traversal_dims = parse_dims(traversal_dims_);
+    STRATA_CHECK(c.traversal_steps >= 2 && c.traversal_steps <= 101, "--steps must be in 2..101, got ", c.traversal_steps);
+    STRATA_CHECK(c.traversal_example >= 0, "--example must be 0 or more, got ", c.traversal_example);
   } else if (*eval_cmd_) {
     c.action = Action::Eval;
+    STRATA_CHECK(c.eval_samples >= 1, "--eval-samples must be at least 1, got ", c.eval_samples);
+    STRATA_CHECK(c.eval_limit >= 0, "--limit must be 0 (all) or more, got ", c.eval_limit);
   } else {
     c.action = Action::List;
   }

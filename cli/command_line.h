@@ -29,6 +29,13 @@ struct Command {
   bool nll = false;                 // Eval: likelihood and sample quality of a flow (eval --nll)
   int64_t eval_n = 2000;            // Eval --nll: held-out examples and samples
   uint64_t eval_seed = 0;           // Eval --nll: samples, projections, probes
+  int64_t eval_samples = 1000;      // Eval: importance samples K of the log-likelihood
+  int64_t eval_limit = 0;           // Eval: the first N held-out examples (0: all)
+  bool traversal = false;           // Sample: a latent traversal grid instead of prior samples
+  std::vector<int64_t> traversal_dims;  // Sample --traversal: the dims to sweep (empty: all)
+  int64_t traversal_steps = 11;
+  int64_t traversal_example = 0;
+  bool traversal_prior_center = false;
 };
 
 class CommandLine {
@@ -59,6 +66,7 @@ class CommandLine {
   CLI::App* list_cmd_ = nullptr;
   TrainFlags train_;
   Command other_;  // the sample and eval flags are bound here
+  std::string traversal_dims_;  // --dims as given
 };
 
 }  // namespace strata::cli

@@ -5,6 +5,8 @@
 
 #include "cli/command_line.h"
 #include "training/registry.h"
+#include "training/run_evaluation.h"
+#include "training/traversal_grid.h"
 #include "training/trainer.h"
 
 using namespace strata;
@@ -30,18 +32,31 @@ int main(int argc, char** argv) {
         break;
       }
       case cli::Action::Sample: {
-        const std::string path = sample_run_to_png(c.run_dir, c.sample_n, c.sample_seed, c.sample_out);
+        const std::string path =
+            c.traversal ? traversal_run_to_png(c.run_dir,
+                                               {.dims = c.traversal_dims,
+                                                .steps = c.traversal_steps,
+                                                .example = c.traversal_example,
+                                                .prior_center = c.traversal_prior_center},
+                                               c.sample_out)
+                        : sample_run_to_png(c.run_dir, c.sample_n, c.sample_seed, c.sample_out);
         std::printf("wrote %s\n", path.c_str());
         break;
       }
-      case cli::Action::Eval:
-        for (const auto& [name, value] : c.nll ? evaluate_run_likelihood(c.run_dir, c.checkpoint, c.eval_n, c.eval_seed)
-                                               : evaluate_run(c.run_dir, c.checkpoint))
-          std::printf("%s %.4f\n", name.c_str(), value);
+      case cli::Action::Eval: {
+        if (c.nll) {  // flows: likelihood and sample quality
+          for (const auto& [name, value] : evaluate_run_likelihood(c.run_dir, c.checkpoint, c.eval_n, c.eval_seed))
+            std::printf("%s %.4f\n", name.c_str(), value);
+          break;
+        }
+        const EvalReport report = evaluate_run_report(
+            c.run_dir, {.checkpoint = c.checkpoint, .importance_samples = c.eval_samples, .limit = c.eval_limit});
+        for (const std::string& line : report_lines(report)) std::printf("%s\n", line.c_str());
         break;
+      }
       case cli::Action::List:
         std::printf("models:\n");
-        for (const auto& m : models()) std::printf("  %-16s %s\n", m.name.c_str(), m.description.c_str());
+        for (const auto& m : training::models()) std::printf("  %-16s %s\n", m.name.c_str(), m.description.c_str());
         std::printf("datasets:\n");
         for (const auto& d : datasets()) std::printf("  %-16s %s\n", d.name.c_str(), d.description.c_str());
         break;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, -DSTRATA_FUZZ=ON, in build-fuzz) and runs them.
 #
-#   scripts/fuzz.sh [SECONDS [TARGET...]]     default: 600 s each for safetensors idx config cli,
+#   scripts/fuzz.sh [SECONDS [TARGET...]]     default: 600 s each for safetensors idx config cli csv npy,
 #                                             two at a time (FUZZ_JOBS=N to change)
 #
 # Each target starts from the committed seeds in fuzz/corpus/NAME and grows its own corpus in
@@ -14,7 +14,7 @@ bash scripts/install-deps.sh fuzz
 seconds=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(safetensors idx config cli)
+[ ${#targets[@]} -eq 0 ] && targets=(safetensors idx config cli csv npy)
 jobs=${FUZZ_JOBS:-2}
 
 if [ ! -f build-fuzz/build.ninja ]; then

@@ -5,7 +5,10 @@
 #include <tuple>
 
 #include "engine/creation.h"
+#include "engine/data/csv.h"
 #include "engine/data/fashion_mnist.h"
+#include "engine/data/npy.h"
+#include "engine/data/split.h"
 #include "engine/io/safetensors.h"
 #include "models/autoencoders/ae.h"
 #include "models/autoencoders/dae.h"
@@ -59,6 +62,7 @@ class AutoencoderTrainable final : public Trainable {
     return reconstruct(x);
   }
   void set_dataset_size(int64_t n) override { model_->set_dataset_size(n); }
+  models::Autoencoder* autoencoder() override { return model_.get(); }
 
  private:
   std::shared_ptr<models::Autoencoder> model_;
@@ -257,6 +261,19 @@ TensorDataset first_rows(const TensorDataset& d, int64_t n) {
   return TensorDataset(b.inputs, b.labels);
 }
 
+// csv:FILE or npy:FILE: one matrix, of which validation_fraction of the rows (drawn with the
+// run's seed) are held out.
+DataSplits load_matrix_data(const RunConfig& config) {
+  const bool csv = config.data.rfind("csv:", 0) == 0;
+  const std::string path = config.data.substr(4);
+  const Tensor rows = csv ? read_csv_matrix(path) : read_npy_matrix(path);
+  STRATA_CHECK(rows.size(0) >= 2 && rows.size(1) >= 1, "dataset ", config.data, ": needs at least 2 examples of at least 1 ",
+               "feature to train and validate on, got ", shape_str(rows.shape()));
+  const TrainValidationSplit split = random_split(TensorDataset(rows), config.validation_fraction, config.seed);
+  return {first_rows(split.train, config.limit_train), split.validation, 0, 0,
+          config.validation_fraction > 0 ? "validation" : "validation (= train)"};
+}
+
 }  // namespace
 
 std::vector<NamedEntry> models() {
@@ -281,7 +298,9 @@ std::vector<NamedEntry> datasets() {
   return {{"fashion-mnist", "Fashion-MNIST 28x28 (Debian dataset-fashion-mnist); validation = its test split"},
           {"tensors:FILE", "a safetensors file with float32 [N, D] tensors \"train\" and optionally \"validation\""
                            " (int64 [N] \"train_labels\", \"validation_labels\": labelled)"},
-          {"toy:NAME", "2-D toy data: 8gaussians, moons, checkerboard, spirals, pinwheel, rings"}};
+          {"toy:NAME", "2-D toy data: 8gaussians, moons, checkerboard, spirals, pinwheel, rings"},
+          {"csv:FILE", "a float matrix, one example per line, comma separated (header line skipped); --validation-fraction held out"},
+          {"npy:FILE", "a NumPy .npy float32/float64 [N, D] matrix; --validation-fraction held out"}};
 }
 
 std::vector<std::string> model_names() {
@@ -381,6 +400,7 @@ DataSplits load_data(const RunConfig& config) {
     splits.points_2d = true;
     return splits;
   }
+  if (config.data.rfind("csv:", 0) == 0 || config.data.rfind("npy:", 0) == 0) return load_matrix_data(config);
   const std::string prefix = "tensors:";
   STRATA_CHECK(config.data.rfind(prefix, 0) == 0, "unknown dataset \"", config.data, "\"");
   const std::string path = config.data.substr(prefix.size());

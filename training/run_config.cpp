@@ -21,6 +21,7 @@ json to_json(const RunConfig& c) {
               {"threads", c.threads},     {"limit_train", c.limit_train}, {"log_every", c.log_every},
               {"samples", c.samples},     {"clip_grad_norm", c.clip_grad_norm},
               {"checkpoint_every", c.checkpoint_every}, {"detect_anomaly", c.detect_anomaly},
+              {"validation_fraction", c.validation_fraction},
               {"arch", c.arch},           {"likelihood", c.likelihood}, {"gaussian_sigma", c.gaussian_sigma},
               {"beta", c.beta},           {"capacity_max", c.capacity_max}, {"capacity_steps", c.capacity_steps},
               {"capacity_gamma", c.capacity_gamma}, {"kl_warmup", c.kl_warmup},
@@ -112,6 +113,7 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "clip_grad_norm", c.clip_grad_norm, source);
   read(j, "checkpoint_every", c.checkpoint_every, source);
   read(j, "detect_anomaly", c.detect_anomaly, source);
+  read(j, "validation_fraction", c.validation_fraction, source);
   read(j, "arch", c.arch, source);
   read(j, "likelihood", c.likelihood, source);
   read(j, "gaussian_sigma", c.gaussian_sigma, source);
@@ -197,8 +199,11 @@ void validate(const RunConfig& c) {
                "\" (valid: ", joined(models), ")");
   const std::vector<std::string> datasets = dataset_names();
   STRATA_CHECK(std::find(datasets.begin(), datasets.end(), c.data) != datasets.end() || c.data.rfind("tensors:", 0) == 0 ||
-                   c.data.rfind("toy:", 0) == 0,
-               "unknown dataset \"", c.data, "\" (valid: ", joined(datasets), ", or tensors:FILE.safetensors, or toy:NAME)");
+                   c.data.rfind("toy:", 0) == 0 || c.data.rfind("csv:", 0) == 0 || c.data.rfind("npy:", 0) == 0,
+               "unknown dataset \"", c.data, "\" (valid: ", joined(datasets),
+               ", or tensors:FILE.safetensors, toy:NAME, csv:FILE, npy:FILE)");
+  STRATA_CHECK(c.validation_fraction >= 0 && c.validation_fraction < 1,
+               "validation_fraction must be in [0, 1) (0: validate on the training rows), got ", c.validation_fraction);
   STRATA_CHECK(c.epochs >= 1, "epochs must be at least 1, got ", c.epochs);
   STRATA_CHECK(c.batch_size >= 1, "batch_size must be at least 1, got ", c.batch_size);
   STRATA_CHECK(c.lr > 0 && std::isfinite(c.lr), "lr must be a positive number, got ", c.lr);

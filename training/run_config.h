@@ -14,6 +14,7 @@ namespace strata::training {
 struct RunConfig {
   std::string model = "vae";             // see model_names()
   std::string data = "fashion-mnist";    // see dataset_names(), or tensors:FILE.safetensors
+  double validation_fraction = 0.1;      // csv:FILE and npy:FILE: share of rows held out (drawn with seed)
   int64_t epochs = 1;
   int64_t batch_size = 128;
   double lr = 1e-3;

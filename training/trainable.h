@@ -12,6 +12,10 @@
 #include "engine/random.h"
 #include "models/nn/module.h"
 
+namespace strata::models {
+class Autoencoder;
+}
+
 namespace strata::training {
 
 using LossTerms = std::vector<std::pair<std::string, Tensor>>;
@@ -74,6 +78,9 @@ class Trainable {
   virtual int64_t stage_of_epoch(int64_t) const { return 0; }
   virtual void set_stage(int64_t, bool) {}
   virtual Tensor stage_data(int64_t, const Tensor& data) { return data; }
+  // The model as a member of the autoencoder family, for what only they have (a latent code to
+  // traverse, the ELBO and log-likelihood of `strata eval`); null for other families.
+  virtual models::Autoencoder* autoencoder() { return nullptr; }
 };
 
 inline Tensor Trainable::log_prob(const Tensor&, Generator*) {

@@ -26,6 +26,7 @@
 #include "training/registry.h"
 #include "training/scatter_plot.h"
 #include "models/flows/sample_distances.h"
+#include "training/traversal_grid.h"
 
 namespace strata::training {
 
@@ -213,6 +214,8 @@ void write_pictures(Run& run) {
   const Tensor labels = run.data->validation.labels().defined() ? narrow(run.data->validation.labels(), 0, 0, half) : Tensor();
   const Tensor both = cat({x, run.model->labelled_reconstruct(x, labels)}, 0);
   io::save_image_grid((run.dir / "reconstructions" / name).string(), as_images(both, *run.data), 8);
+  // Every latent dim swept over [-3, 3] around the code of the first held-out example.
+  if (run.model->autoencoder()) write_traversal_grid(*run.model, *run.data, {}, (run.dir / "traversals" / name).string());
   run.model->module().train();
 }
 
@@ -401,15 +404,6 @@ TrainResult resume_run(const std::string& run_dir, std::optional<int64_t> epochs
   return train_loop(run, options, true);
 }
 
-namespace {
-// A run's model with the weights of one of its checkpoints, for sampling and evaluation.
-struct LoadedRun {
-  RunConfig config;
-  std::optional<DataSplits> data;
-  std::unique_ptr<Trainable> model;
-  int64_t epochs_completed = 0;
-};
-
 LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   const fs::path dir = run_dir;
   LoadedRun r;
@@ -425,6 +419,7 @@ LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   return r;
 }
 
+namespace {
 // The validation data of the stage the checkpoint's last epoch trained (a staged model's loss is
 // that stage's); the data themselves for other models.
 TensorDataset stage_validation(LoadedRun& r) {
@@ -449,6 +444,11 @@ std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t se
   Generator gen(seed);
   save_sample_grid(*r.model, *r.data, n, &gen, path);
   return path;
+}
+
+std::vector<std::pair<std::string, double>> evaluate_loss_terms(Trainable& model, const TensorDataset& data,
+                                                                const RunConfig& config) {
+  return evaluate(model, data, eval_seed(config));
 }
 
 std::vector<std::pair<std::string, double>> evaluate_run(const std::string& run_dir, const std::string& which) {

@@ -4,6 +4,7 @@
 //   RUN/metrics.csv                 one row per step (train terms, lr) and per epoch (validation terms)
 //   RUN/checkpoints/latest.safetensors, best.safetensors (by validation loss)
 //   RUN/samples/epoch_NNN.png       prior samples;  RUN/reconstructions/epoch_NNN.png (top: inputs)
+//   RUN/traversals/epoch_NNN.png    latent traversals (training/traversal_grid.h)
 //   RUN/curves.svg                  training and validation loss against step
 //
 // SIGINT stops the run after the current step with a checkpoint that --resume continues exactly:
@@ -12,11 +13,13 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "training/registry.h"
 #include "training/run_config.h"
 
 namespace strata::training {
@@ -38,10 +41,24 @@ TrainResult train_run(const RunConfig& config, const TrainOptions& options);
 // Continues RUN from checkpoints/latest.safetensors, optionally up to a new number of epochs.
 TrainResult resume_run(const std::string& run_dir, std::optional<int64_t> epochs, const TrainOptions& options);
 
+// A run's model with the weights of one of its checkpoints ("best" or "latest"), in eval mode, with
+// its data, for sampling and evaluation.
+struct LoadedRun {
+  RunConfig config;
+  std::optional<DataSplits> data;
+  std::unique_ptr<Trainable> model;
+  int64_t epochs_completed = 0;
+};
+LoadedRun load_run(const std::string& run_dir, const std::string& which);
+
 // Draws n samples from RUN's best checkpoint into a PNG grid (8 per row; for a class-conditional
 // model one row per class of n / classes samples, at least one; for 2-D points a scatter plot of
 // the samples beside the held-out points); returns the file written.
 std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out);
+// Mean loss terms of `model` over `data`, with the noise the trainer's validation uses for `config`
+// (so they compare with the val_ columns of metrics.csv).
+std::vector<std::pair<std::string, double>> evaluate_loss_terms(Trainable& model, const TensorDataset& data,
+                                                                const RunConfig& config);
 // Validation loss terms of RUN's "best" or "latest" checkpoint.
 std::vector<std::pair<std::string, double>> evaluate_run(const std::string& run_dir, const std::string& which);
 // For likelihood models (flows), on the first n held-out examples: "nll" (nats per example, from
