@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <optional>
 
 #include "ops/ops.h"
 
@@ -41,6 +42,9 @@ AutoencoderEvaluation evaluate_autoencoder(models::Autoencoder& model, const Ten
   STRATA_CHECK(x.defined() && x.dim() == 2 && x.size(0) >= 1 && x.size(1) == model.options().input_dim, name,
                " evaluation: expects examples [N >= 1, ", model.options().input_dim, "], got ",
                x.defined() ? shape_str(x.shape()) : "an undefined tensor");
+  STRATA_CHECK(!model.conditional() || (options.labels.defined() && options.labels.dim() == 1 &&
+                                         options.labels.size(0) == x.size(0)),
+               name, " evaluation: the model is class-conditional; give the labels of the ", x.size(0), " examples");
   STRATA_CHECK(options.batch_size >= 1, name, " evaluation: batch_size must be >= 1, got ", options.batch_size);
   AutoencoderEvaluation r;
   r.examples = x.size(0);
@@ -59,7 +63,10 @@ AutoencoderEvaluation evaluate_autoencoder(models::Autoencoder& model, const Ten
   Generator elbo_draws(options.seed), importance_draws(options.seed);
   ExampleScores& s = r.per_example;
   for (int64_t start = 0; start < r.examples; start += options.batch_size) {
-    const Tensor batch = narrow(x, 0, start, std::min(options.batch_size, r.examples - start));
+    const int64_t size = std::min(options.batch_size, r.examples - start);
+    const Tensor batch = narrow(x, 0, start, size);
+    std::optional<models::GivenLabels> given;
+    if (model.conditional()) given.emplace(model, narrow(options.labels, 0, start, size));
     const models::Encoding q = model.encode(batch);
     const Tensor params = model.decode(q.code);
     append(s.reconstruction_nll, neg(model.likelihood().log_prob(batch, params)));

@@ -29,6 +29,7 @@ struct EvaluationOptions {
   int64_t importance_samples = 1000;  // K of the log-likelihood estimate
   int64_t batch_size = 500;           // examples per forward pass (memory, not results)
   uint64_t seed = 0;                  // of the ELBO's and the importance samples' draws
+  Tensor labels = {};                 // int64 [N]: the classes x is conditioned on (class-conditional models)
 };
 
 // Per-example values in nats; the likelihood ones are empty for models without one.

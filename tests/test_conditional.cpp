@@ -16,6 +16,7 @@
 #include "test_helpers.h"
 #include "training/metrics_log.h"
 #include "training/registry.h"
+#include "training/run_evaluation.h"
 #include "training/trainer.h"
 
 using namespace strata;
@@ -239,6 +240,15 @@ TEST_CASE("strata train --conditional: labelled tensors, exact resume, eval from
   // eval rebuilds the conditional model from the run folder and scores with the labels.
   const auto val = training::evaluate_run(c.out, "latest");
   REQUIRE(val.front().second == a.column("val_loss").back());
+  // So does `strata eval`'s report (the ELBO and log p(x) need the labels too); K = 1 log p(x)
+  // and the ELBO are two estimates of one bound, so they agree within a few standard errors.
+  const training::EvalReport report =
+      training::evaluate_run_report(c.out, {.checkpoint = "latest", .importance_samples = 1});
+  REQUIRE(report.loss_terms.front().second == Approx(a.column("val_loss").back()).epsilon(1e-6));
+  REQUIRE(report.scores.examples == 32);
+  REQUIRE(std::isfinite(report.scores.elbo));
+  REQUIRE(std::abs(report.scores.log_likelihood - report.scores.elbo) <
+          4 * (report.scores.elbo_stderr + report.scores.log_likelihood_stderr));
 
   // Labels that do not fit the data are refused, naming the file.
   io::save_safetensors(dir / "bad.safetensors", {{"train", rand({8, 12}, {}, &gen)},

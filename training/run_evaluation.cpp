@@ -38,10 +38,12 @@ EvalReport evaluate_run_report(const std::string& run_dir, const EvalOptions& op
   STRATA_CHECK(options.limit >= 0, "eval: limit must be 0 (all) or more, got ", options.limit);
   LoadedRun r = load_run(run_dir, options.checkpoint);
   models::Autoencoder* ae = r.model->autoencoder();
-  STRATA_CHECK(ae != nullptr, "eval: the model of ", run_dir, " (", r.config.model, ") is not an autoencoder");
+  STRATA_CHECK(ae != nullptr, "eval: the model of ", run_dir, " (", r.config.model,
+               ") is not an autoencoder; flows are evaluated with strata eval --nll");
   const TensorDataset& held_out = r.data->validation;
   const int64_t n = options.limit > 0 ? std::min(options.limit, held_out.size()) : held_out.size();
   const Tensor x = narrow(held_out.inputs(), 0, 0, n);
+  const Tensor labels = held_out.labels().defined() ? narrow(held_out.labels(), 0, 0, n) : Tensor();
 
   EvalReport report;
   report.run = run_dir;
@@ -49,9 +51,9 @@ EvalReport evaluate_run_report(const std::string& run_dir, const EvalOptions& op
   report.model = r.config.model;
   report.likelihood = r.config.likelihood;
   report.split = r.data->validation_name;
-  report.loss_terms = evaluate_loss_terms(*r.model, TensorDataset(x), r.config);
+  report.loss_terms = evaluate_loss_terms(*r.model, TensorDataset(x, labels), r.config);
   report.scores = analysis::evaluate_autoencoder(
-      *ae, x, {.importance_samples = options.importance_samples, .seed = evaluation_seed(r.config)});
+      *ae, x, {.importance_samples = options.importance_samples, .seed = evaluation_seed(r.config), .labels = labels});
 
   io::AtomicFileWriter out(fs::path(run_dir) / "eval.json");
   const std::string text = to_json(report).dump(2) + "\n";
