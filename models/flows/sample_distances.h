@@ -2,11 +2,10 @@
 //  - sliced Wasserstein-2 (Rabin et al. 2011; Bonneel et al. 2015): the 1-D W2 distance between
 //    the projections on K random unit directions, where it is the distance between sorted samples;
 //    SW2 = sqrt(mean over directions of W2^2). Equal sample sizes, so sorted samples pair up.
-//  - MMD^2 with a sum of Gaussian kernels k(a, b) = sum_s exp(-||a - b||^2 / (2 s^2)), the unbiased
+//  - MMD^2 with a sum of Gaussian kernels k(a, b) = sum_s exp(-||a - b||^2 / (2 s^2)), ops/mmd's unbiased
 //    U-statistic of Gretton et al. 2012 ("A kernel two-sample test", eq. 3): it can be slightly
 //    negative when the sets come from one distribution.
-// Computed in double on the host; O(K n log n) and O(n^2 D) per bandwidth.
-// (An MMD estimator for the autoencoders is written elsewhere at the same time; the two belong merged.)
+// Computed in double; O(K n log n) and O(n^2 D).
 #pragma once
 
 #include <vector>
