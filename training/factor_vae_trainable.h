@@ -41,6 +41,8 @@ class FactorVaeTrainable final : public Trainable {
   LossTerms labelled_loss_terms(const Tensor& x, const Tensor& labels, Generator* gen) override;
   Tensor labelled_sample(const Tensor& labels, Generator* gen) override;
   Tensor labelled_reconstruct(const Tensor& x, const Tensor& labels) override;
+  // A VAE with an extra objective: strata eval's ELBO and log p(x) and the traversal grids apply.
+  models::Autoencoder* autoencoder() override { return model_.get(); }
 
   models::FactorVae& model() { return *model_; }
   optim::Adam& discriminator_optimizer() { return adam_; }
