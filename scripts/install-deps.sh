@@ -9,6 +9,7 @@ packages=(
   libopenblas-dev libtbb-dev zlib1g-dev   # the engine: BLAS, threads, gzip for IDX files
   nlohmann-json3-dev libstb-dev           # safetensors/JSON configs, PNG writing
   libcli11-dev                            # the strata command's flags
+  liblapacke-dev                          # symmetric eigenvalues (analysis/linear_algebra)
   catch2                                  # the test suite (Catch2 v2)
   dataset-fashion-mnist                   # /usr/share/datasets/fashion-mnist
 )

@@ -1,0 +1,30 @@
+// Dense float64 linear algebra the analysis tools need and the engine's ops do not give: symmetric
+// eigendecompositions through LAPACK (LAPACKE_dsyevd, the divide-and-conquer driver), used by the
+// Vendi score (analysis/diversity/vendi.h) and by latent-manifold analysis (covariance spectra,
+// matrix square roots).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace strata::analysis {
+
+// Eigenvalues of the symmetric n x n matrix `a` (row-major, n * n values), in ascending order. Only
+// the upper triangle is read (LAPACK's uplo = 'U' on the row-major matrix); a non-symmetric input is
+// not detected. Errors: a.size() != n * n, non-finite values, or LAPACK failing to converge.
+std::vector<double> symmetric_eigenvalues(const std::vector<double>& a, int64_t n);
+// The same for a square float32/float64 CPU tensor [n, n].
+std::vector<double> symmetric_eigenvalues(const Tensor& a);
+
+struct SymmetricEigen {
+  int64_t n = 0;
+  std::vector<double> values;   // ascending
+  std::vector<double> vectors;  // n x n row-major; column i is the unit eigenvector of values[i]
+};
+// Eigenvalues and orthonormal eigenvectors: a = V diag(values) V^T.
+SymmetricEigen symmetric_eigen(const std::vector<double>& a, int64_t n);
+SymmetricEigen symmetric_eigen(const Tensor& a);
+
+}  // namespace strata::analysis
