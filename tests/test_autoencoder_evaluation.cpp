@@ -272,7 +272,7 @@ TEST_CASE("a traversal grid: row i decodes codes that differ from the center in 
   models::Autoencoder& ae = *model->autoencoder();
   Generator data_gen(2);
   const Tensor rows = rand({5, 12}, {}, &data_gen);
-  const training::DataSplits data{TensorDataset(rows), TensorDataset(rows), 4, 3, "validation"};
+  const training::DataSplits data{std::make_shared<const TensorDataset>(rows), TensorDataset(rows), 4, 3, "validation"};
 
   const fs::path dir = fresh_dir("traversal");
   const std::string path = (dir / "sub" / "grid.png").string();

@@ -6,6 +6,7 @@
 
 #include "engine/creation.h"
 #include "engine/data/csv.h"
+#include "engine/data/dsprites.h"
 #include "engine/data/fashion_mnist.h"
 #include "engine/data/npy.h"
 #include "engine/data/split.h"
@@ -254,11 +255,28 @@ void validate_flow_settings(const RunConfig& c) {
   }
 }
 
-TensorDataset first_rows(const TensorDataset& d, int64_t n) {
-  if (n <= 0 || n >= d.size()) return d;
+std::shared_ptr<const Dataset> first_rows(const TensorDataset& d, int64_t n) {
+  if (n <= 0 || n >= d.size()) return std::make_shared<const TensorDataset>(d);
   const Tensor idx = arange(static_cast<double>(n));
   Batch b = d.gather(idx);
-  return TensorDataset(b.inputs, b.labels);
+  return std::make_shared<const TensorDataset>(b.inputs, b.labels);
+}
+
+// dsprites: all 737,280 images rendered on demand as the loader asks for them (--limit-train N: a
+// fixed random N of them), and a fixed random 5,000 rendered once as the held-out split. The
+// factor sets are complete products, so there is no published split; ours depends on no run setting.
+DataSplits load_factor_data(std::shared_ptr<const FactorDataset> source, const RunConfig& config) {
+  Generator held_out_gen(2), subset_gen(1);
+  const int64_t held_out = std::min<int64_t>(5000, source->size());
+  const Tensor validation_indices = narrow(randperm(source->size(), &held_out_gen), 0, 0, held_out);
+  const Tensor subset = config.limit_train > 0 && config.limit_train < source->size()
+                            ? narrow(randperm(source->size(), &subset_gen), 0, 0, config.limit_train)
+                            : Tensor();
+  DataSplits splits{std::make_shared<const FactorImages>(source, subset),
+                    TensorDataset(source->render_indices(contiguous(validation_indices))),
+                    source->image_size(), source->image_size(), "held-out"};
+  splits.factors = std::move(source);
+  return splits;
 }
 
 // csv:FILE or npy:FILE: one matrix, of which validation_fraction of the rows (drawn with the
@@ -296,6 +314,8 @@ std::vector<NamedEntry> models() {
 
 std::vector<NamedEntry> datasets() {
   return {{"fashion-mnist", "Fashion-MNIST 28x28 (Debian dataset-fashion-mnist); validation = its test split"},
+          {"dsprites", "dSprites 64x64 (Matthey et al. 2017) rendered on demand: shape, scale, orientation, x, y; "
+                       "5,000 held out"},
           {"tensors:FILE", "a safetensors file with float32 [N, D] tensors \"train\" and optionally \"validation\""
                            " (int64 [N] \"train_labels\", \"validation_labels\": labelled)"},
           {"toy:NAME", "2-D toy data: 8gaussians, moons, checkerboard, spirals, pinwheel, rings"},
@@ -309,7 +329,7 @@ std::vector<std::string> model_names() {
   return names;
 }
 
-std::vector<std::string> dataset_names() { return {"fashion-mnist"}; }
+std::vector<std::string> dataset_names() { return {"fashion-mnist", "dsprites"}; }
 
 std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim, int64_t num_classes) {
   validate_model_settings(config);
@@ -388,14 +408,23 @@ void validate_model_settings(const RunConfig& c) {
   validate_flow_settings(c);
 }
 
+const TensorDataset& DataSplits::train_in_memory(const std::string& what) const {
+  const auto* in_memory = dynamic_cast<const TensorDataset*>(train.get());
+  STRATA_CHECK(in_memory != nullptr, what, " needs the training data in memory, but they are made on demand (",
+               factors ? factors->name() : std::string("this dataset"), ")");
+  return *in_memory;
+}
+
 DataSplits load_data(const RunConfig& config) {
+  if (config.data == "dsprites") return load_factor_data(std::make_shared<const DSprites>(), config);
   if (config.data == "fashion-mnist") {
     return {first_rows(load_fashion_mnist("train"), config.limit_train), load_fashion_mnist("test"), 28, 28, "test", 10};
   }
   if (config.data.rfind("toy:", 0) == 0) {
     const std::string name = config.data.substr(4);
     Generator train_gen(1), held_out_gen(2);  // fixed seeds: the same data whatever the run's seed
-    DataSplits splits{first_rows(TensorDataset(models::sample_toy_distribution(name, 20000, &train_gen)), config.limit_train),
+    DataSplits splits{first_rows(TensorDataset(models::sample_toy_distribution(name, 20000, &train_gen)),
+                                 config.limit_train),
                       TensorDataset(models::sample_toy_distribution(name, 5000, &held_out_gen)), 0, 0, "held-out"};
     splits.points_2d = true;
     return splits;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/data/dataset.h"
+#include "engine/data/factor_dataset.h"
 #include "training/run_config.h"
 #include "training/trainable.h"
 
@@ -29,12 +30,20 @@ std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim
 void validate_model_settings(const RunConfig& config);
 
 struct DataSplits {
-  TensorDataset train;
+  // In memory (TensorDataset) or made on demand (dSprites' FactorImages); the held-out split is
+  // always in memory.
+  std::shared_ptr<const Dataset> train;
   TensorDataset validation;
   int64_t image_height = 0, image_width = 0;  // for picture grids; 0 when the data are not images
   std::string validation_name = "validation";  // what the held-out split is, for messages
   int64_t num_classes = 0;                     // classes of the labels; 0 when the data have none
   bool points_2d = false;                      // 2-D points (toy data), pictured as scatter plots
+  // Data with known generative factors (dsprites, shapes3d): the dataset, for strata eval --metrics.
+  std::shared_ptr<const FactorDataset> factors = nullptr;
+
+  int64_t input_dim() const { return validation.inputs().size(1); }
+  // The training split as an in-memory dataset; throws, naming `what`, for data made on demand.
+  const TensorDataset& train_in_memory(const std::string& what) const;
 };
 // config.data: "fashion-mnist" (validation = its test split, 10 classes) or "tensors:FILE.safetensors"
 // (tensors "train" and optionally "validation", float32 [N, D]; optionally "train_labels" and

@@ -80,12 +80,12 @@ void build(Run& run, const RunConfig& config, const fs::path& dir, int threads) 
   else if (config.threads > 0) set_num_threads(config.threads);
   manual_seed(config.seed);  // the model's initial weights
   run.data = load_data(config);
-  run.model = make_model(config, run.data->train.inputs().size(1), run.data->num_classes);
+  run.model = make_model(config, run.data->input_dim(), run.data->num_classes);
   run.adam = std::make_unique<optim::Adam>(run.model->parameters(), optim::AdamOptions{.lr = config.lr});
   run.loader = std::make_unique<DataLoader>(
       run.data->train,
       DataLoaderOptions{.batch_size = config.batch_size, .shuffle = true, .drop_last = true, .seed = config.seed});
-  STRATA_CHECK(run.loader->num_batches() > 0, "train: ", run.data->train.size(), " training examples do not fill one batch of ",
+  STRATA_CHECK(run.loader->num_batches() > 0, "train: ", run.data->train->size(), " training examples do not fill one batch of ",
                config.batch_size);
   run.noise = Generator(noise_seed(config));
 }
@@ -256,13 +256,23 @@ void enter_stage(Run& run) {
       run.step_in_epoch == 0 && (run.epoch == 0 || run.model->stage_of_epoch(run.epoch - 1) != stage);
   run.model->set_stage(stage, starting);
   if (starting && run.epoch > 0) run.best_validation = std::numeric_limits<double>::infinity();
+  if (!dynamic_cast<const TensorDataset*>(run.data->train.get())) {
+    // Data made on demand (dsprites) are used as they come: no stage may transform them.
+    STRATA_CHECK(run.model->stage_of_epoch(run.config.epochs - 1) == 0, run.config.model,
+                 " trains in stages on transformed data, which needs the training data in memory, not ",
+                 run.config.data, "'s images made on demand");
+    run.stage_validation = run.data->validation;
+    run.stage = stage;
+    return;
+  }
+  const TensorDataset& data = run.data->train_in_memory("training in stages");
   Tensor train, validation;
   {
     NoGradGuard no_grad;
-    train = run.model->stage_data(stage, run.data->train.inputs());
+    train = run.model->stage_data(stage, data.inputs());
     validation = run.model->stage_data(stage, run.data->validation.inputs());
   }
-  auto loader = std::make_unique<DataLoader>(TensorDataset(train, run.data->train.labels()), run.loader->options());
+  auto loader = std::make_unique<DataLoader>(TensorDataset(train, data.labels()), run.loader->options());
   loader->restore(run.loader->state());
   run.loader = std::move(loader);
   run.stage_validation = TensorDataset(validation, run.data->validation.labels());
@@ -315,7 +325,7 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
       const Batch batch = *batches.next();
       run.adam->zero_grad();
       run.model->set_step(run.global_step);
-      run.model->set_dataset_size(run.data->train.size());
+      run.model->set_dataset_size(run.data->train->size());
       LossTerms terms = run.model->labelled_loss_terms(batch.inputs, batch.labels, &run.noise);
       terms[0].second.backward();
       if (run.config.clip_grad_norm > 0) optim::clip_grad_norm_(run.adam->params(), run.config.clip_grad_norm);
@@ -409,7 +419,7 @@ LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   LoadedRun r;
   r.config = load_config((dir / "config.json").string());
   r.data = load_data(r.config);
-  r.model = make_model(r.config, r.data->train.inputs().size(1), r.data->num_classes);
+  r.model = make_model(r.config, r.data->input_dim(), r.data->num_classes);
   const fs::path path = dir / "checkpoints" / (which + ".safetensors");
   STRATA_CHECK(fs::exists(path), "no checkpoint ", path.string());
   const Metadata meta = load_checkpoint(path, r.model->module(), nullptr, {}, {});

@@ -42,6 +42,8 @@ TensorDataset::TensorDataset(const Tensor& inputs, const Tensor& labels) {
   inputs_ = contiguous_data(inputs);
 }
 
+Shape TensorDataset::example_shape() const { return Shape(inputs_.shape().begin() + 1, inputs_.shape().end()); }
+
 Batch TensorDataset::gather(const Tensor& indices) const {
   STRATA_CHECK(indices.defined() && indices.dtype() == DType::Int64 && indices.dim() == 1,
                "TensorDataset::gather: indices must be a 1-D int64 tensor",

@@ -7,22 +7,26 @@
 namespace strata {
 
 DataLoader::DataLoader(TensorDataset dataset, DataLoaderOptions options)
+    : DataLoader(std::make_shared<const TensorDataset>(std::move(dataset)), options) {}
+
+DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options)
     : dataset_(std::move(dataset)), options_(options), generator_(options.seed), epoch_start_(options.seed) {
+  STRATA_CHECK(dataset_ != nullptr, "DataLoader: the dataset is null");
   STRATA_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
 }
 
 int64_t DataLoader::num_batches() const {
-  const int64_t n = dataset_.size(), b = options_.batch_size;
+  const int64_t n = dataset_->size(), b = options_.batch_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
 void DataLoader::start_epoch() {
   epoch_start_ = generator_;
-  const int64_t n = dataset_.size();
+  const int64_t n = dataset_->size();
   Tensor order = options_.shuffle ? randperm(n, &generator_) : arange(static_cast<double>(n));
   // The index_select kernel reads indices where the data lives.
-  if (dataset_.device() != order.device())
-    order = from_blob(order.raw_data(), order.shape(), DType::Int64, dataset_.device());
+  if (dataset_->device() != order.device())
+    order = from_blob(order.raw_data(), order.shape(), DType::Int64, dataset_->device());
   order_ = order;
   ++epochs_;
 }
@@ -33,8 +37,8 @@ Batch DataLoader::batch(int64_t i) const {
   STRATA_CHECK(i >= 0 && i < num_batches(), "DataLoader: batch ", i, " is out of range for ", num_batches(),
                " batches per epoch");
   const int64_t start = i * options_.batch_size;
-  const int64_t count = std::min(options_.batch_size, dataset_.size() - start);
-  return dataset_.gather(Tensor::make_view(order_, {count}, {1}, order_.offset() + start));
+  const int64_t count = std::min(options_.batch_size, dataset_->size() - start);
+  return dataset_->gather(Tensor::make_view(order_, {count}, {1}, order_.offset() + start));
 }
 
 DataLoaderState DataLoader::state() const { return {epoch_start_.seed(), epoch_start_.offset(), epochs_}; }

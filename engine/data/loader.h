@@ -1,4 +1,4 @@
-// Minibatches over a TensorDataset, optionally reshuffled every epoch.
+// Minibatches over a Dataset (in memory or made on demand), optionally reshuffled every epoch.
 //
 //   DataLoader loader(dataset, {.batch_size = 128, .shuffle = true, .drop_last = true, .seed = 1});
 //   for (int epoch = 0; epoch < 10; ++epoch)
@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "engine/data/dataset.h"
 #include "engine/random.h"
@@ -40,8 +41,9 @@ struct DataLoaderOptions {
 class DataLoader {
  public:
   explicit DataLoader(TensorDataset dataset, DataLoaderOptions options = {});
+  explicit DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options = {});
 
-  const TensorDataset& dataset() const { return dataset_; }
+  const Dataset& dataset() const { return *dataset_; }
   const DataLoaderOptions& options() const { return options_; }
   int64_t num_batches() const;  // per epoch
   int64_t epochs_started() const { return epochs_; }
@@ -78,7 +80,7 @@ class DataLoader {
   Iterator end() const { return Iterator(this, num_batches()); }
 
  private:
-  TensorDataset dataset_;
+  std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;
   Generator generator_;
   Generator epoch_start_;  // generator_ before the current epoch's shuffle
