@@ -12,7 +12,11 @@
 //  - Informativeness: the classifiers' mean accuracy on the test points (train accuracy also given).
 // As disentanglement_lib, 1e-11 is added to every R before the entropies (scipy.stats.entropy
 // normalises), and an all-zero R weighs codes and factors equally.
-// Defaults: 10,000 training and 5,000 test points.
+// With one factor D_j = 1, with one code C_k = 1 (a base-1 entropy is undefined; disentanglement_lib
+// would divide by log 1 = 0).
+// Defaults: 10,000 training and 5,000 test points. Cost: 100 x (classes) depth-3 trees per factor;
+// at the defaults with 10 codes and dSprites' factors (3, 6, 40, 32, 32 classes: 11,300 trees) about
+// 23 s on two busy cores.
 #pragma once
 
 #include <cstdint>

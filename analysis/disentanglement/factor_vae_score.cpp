@@ -108,9 +108,10 @@ FactorVaeResult factor_vae_score(const FactorDataset& dataset, const Representat
       }
     return total == 0 ? 0.0 : static_cast<double>(hit) / static_cast<double>(total);
   };
-  for (int64_t j = 0; j < l; ++j) {
-    int64_t best = -1, most = 0;
-    for (int64_t f = 0; f < k; ++f)
+  // np.argmax over the factors: an active code without training votes predicts factor 0.
+  for (const int64_t j : r.active_dims) {
+    int64_t best = 0, most = r.training_votes[static_cast<size_t>(j * k)];
+    for (int64_t f = 1; f < k; ++f)
       if (r.training_votes[static_cast<size_t>(j * k + f)] > most)
         best = f, most = r.training_votes[static_cast<size_t>(j * k + f)];
     r.dim_to_factor[static_cast<size_t>(j)] = best;

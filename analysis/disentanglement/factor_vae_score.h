@@ -6,7 +6,8 @@
 //     value of v_k, every other factor drawn at random; the active code with the smallest variance
 //     (ddof 1) divided by its global variance gives the vote (that code, k);
 //  3. a majority-vote classifier code -> factor from num_train = 10,000 votes (each code predicts
-//     the factor it voted for most often; ties to the lower factor); the score is its accuracy on
+//     the factor it voted for most often; ties, and codes without votes, to the lower factor, as
+//     np.argmax); the score is its accuracy on
 //     num_eval = 5,000 fresh votes (eval_accuracy); train_accuracy is on the training votes.
 // With no active code both accuracies are 0 (as disentanglement_lib).
 // Factor rows are drawn independently and uniformly per factor with randint from `gen`, so only the

@@ -59,7 +59,6 @@ ModularityResult modularity(const Tensor& codes, const Tensor& factors, const Mo
   ModularityResult r;
   r.mutual_information = detail::mutual_information_matrix(z, v, options.num_bins);
   r.modularity = modularity_from_mutual_information(r.mutual_information, z.cols, v.cols, &r.per_code);
-  r.explicitness_train = r.explicitness_test = std::numeric_limits<double>::quiet_NaN();
   return r;
 }
 

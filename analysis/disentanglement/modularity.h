@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "analysis/disentanglement/logistic_regression.h"
@@ -32,7 +33,8 @@ struct ModularityResult {
   std::vector<double> per_code;            // modularity_j (L)
   std::vector<double> mutual_information;  // m[j, k], L x K row-major, nats
   // Filled by modularity_explicitness only (NaN from modularity()).
-  double explicitness_train = -1, explicitness_test = -1;
+  double explicitness_train = std::numeric_limits<double>::quiet_NaN();
+  double explicitness_test = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> explicitness_per_factor;  // test AUC per factor
 };
 
