@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "training/metrics_evaluation.h"
 #include "training/registry.h"
 
 namespace strata::cli {
@@ -198,10 +199,19 @@ CommandLine::CommandLine() {
                       "flows: held-out NLL (nats), sliced W2 and MMD of samples against held-out data, and "
                       "function evaluations");
   eval_cmd_->add_option("--n", other_.eval_n, "--nll: held-out examples and samples (default 2000)");
-  eval_cmd_->add_option("--seed", other_.eval_seed, "--nll: seed of the samples and projections (default 0)");
+  eval_cmd_->add_option("--seed", other_.eval_seed,
+                        "--nll, --metrics: seed of the samples, projections and metric draws (default 0)");
   eval_cmd_->add_option("--eval-samples", other_.eval_samples,
                         "importance samples K of the log-likelihood estimate (default 1000)");
   eval_cmd_->add_option("--limit", other_.eval_limit, "evaluate only the first N held-out examples (default 0: all)");
+  eval_cmd_->add_option("--metrics", metrics_,
+                        "disentanglement and diversity metrics instead, comma separated: mig, sap, dci, factorvae, "
+                        "betavae, modularity (data with known factors: dsprites), vendi (prior samples), or all; "
+                        "written to RUN/metrics.json");
+  eval_cmd_->add_option("--metric-points", other_.metric_points,
+                        "--metrics: training points per metric, test points half as many (default 0: the metrics' "
+                        "own defaults, 10,000 and 5,000)");
+  eval_cmd_->add_option("--vendi-samples", other_.vendi_samples, "--metrics vendi: samples from the prior (default 1000)");
 
   list_cmd_ = app_.add_subcommand("list", "the models and datasets strata knows");
 }
@@ -259,6 +269,12 @@ Command CommandLine::parse(int argc, const char* const* argv) {
     c.action = Action::Eval;
     STRATA_CHECK(c.eval_samples >= 1, "--eval-samples must be at least 1, got ", c.eval_samples);
     STRATA_CHECK(c.eval_limit >= 0, "--limit must be 0 (all) or more, got ", c.eval_limit);
+    if (!metrics_.empty()) {
+      STRATA_CHECK(!c.nll, "--metrics and --nll are separate evaluations; ask for one at a time");
+      c.metrics = training::parse_metric_names(metrics_);
+    }
+    STRATA_CHECK(c.metric_points >= 0, "--metric-points must be 0 (the defaults) or more, got ", c.metric_points);
+    STRATA_CHECK(c.vendi_samples >= 2, "--vendi-samples must be at least 2, got ", c.vendi_samples);
   } else {
     c.action = Action::List;
   }

@@ -31,6 +31,9 @@ struct Command {
   uint64_t eval_seed = 0;           // Eval --nll: samples, projections, probes
   int64_t eval_samples = 1000;      // Eval: importance samples K of the log-likelihood
   int64_t eval_limit = 0;           // Eval: the first N held-out examples (0: all)
+  std::vector<std::string> metrics;  // Eval --metrics: disentanglement / diversity metrics to compute
+  int64_t metric_points = 0;         // Eval --metrics: points per metric (0: each metric's defaults)
+  int64_t vendi_samples = 1000;      // Eval --metrics vendi: prior samples
   bool traversal = false;           // Sample: a latent traversal grid instead of prior samples
   std::vector<int64_t> traversal_dims;  // Sample --traversal: the dims to sweep (empty: all)
   int64_t traversal_steps = 11;
@@ -66,6 +69,7 @@ class CommandLine {
   CLI::App* list_cmd_ = nullptr;
   TrainFlags train_;
   Command other_;  // the sample and eval flags are bound here
+  std::string metrics_;  // eval --metrics, parsed into other_.metrics
   std::string traversal_dims_;  // --dims as given
 };
 

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "cli/command_line.h"
+#include "training/metrics_evaluation.h"
 #include "training/registry.h"
 #include "training/run_evaluation.h"
 #include "training/traversal_grid.h"
@@ -44,6 +45,15 @@ int main(int argc, char** argv) {
         break;
       }
       case cli::Action::Eval: {
+        if (!c.metrics.empty()) {  // disentanglement and diversity
+          const MetricsReport report = evaluate_run_metrics(c.run_dir, {.metrics = c.metrics,
+                                                                        .checkpoint = c.checkpoint,
+                                                                        .points = c.metric_points,
+                                                                        .vendi_samples = c.vendi_samples,
+                                                                        .seed = c.eval_seed});
+          for (const std::string& line : metrics_report_lines(report)) std::printf("%s\n", line.c_str());
+          break;
+        }
         if (c.nll) {  // flows: likelihood and sample quality
           for (const auto& [name, value] : evaluate_run_likelihood(c.run_dir, c.checkpoint, c.eval_n, c.eval_seed))
             std::printf("%s %.4f\n", name.c_str(), value);

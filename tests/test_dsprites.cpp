@@ -2,11 +2,16 @@
 // (engine/data/factor_dataset.h): the factor count and numbering, pixels worked out by hand from the
 // geometry the header fixes, rendering on demand through the DataLoader, and training on it.
 #include <filesystem>
+#include <fstream>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "engine/data/dsprites.h"
 #include "engine/data/loader.h"
+#include "engine/io/safetensors.h"
 #include "test_helpers.h"
+#include "training/metrics_evaluation.h"
 #include "training/metrics_log.h"
 #include "training/run_config.h"
 #include "training/trainer.h"
@@ -217,4 +222,78 @@ TEST_CASE("strata train --data dsprites: a conv VAE on images rendered on demand
   lfm.blocks = 2;
   lfm.epochs = 2;
   require_error([&] { training::train_run(lfm, {.log = &log}); }, {"lfm", "in memory", "dsprites"});
+}
+
+TEST_CASE("strata eval --metrics on a dsprites run: every metric, metrics.json, seeds, refusals",
+          "[dsprites][metrics]") {
+  const fs::path dir = fs::temp_directory_path() / "strata_test_dsprites_metrics";
+  fs::remove_all(dir);
+  training::RunConfig c;  // a small MLP VAE: the metrics encode tens of thousands of images
+  c.model = "vae";
+  c.data = "dsprites";
+  c.hidden = {16};
+  c.latent = 3;
+  c.limit_train = 128;
+  c.batch_size = 64;
+  c.samples = 4;
+  c.out = (dir / "vae").string();
+  std::ostringstream log;
+  training::train_run(c, {.log = &log});
+
+  const training::MetricsOptions options{.metrics = training::parse_metric_names("all"),
+                                         .checkpoint = "latest",
+                                         .points = 60,
+                                         .vendi_samples = 40,
+                                         .seed = 4};
+  const training::MetricsReport report = training::evaluate_run_metrics(c.out, options);
+  REQUIRE(report.metrics.size() == 7);
+  std::vector<std::string> order;
+  for (const auto& [name, fields] : report.metrics.items()) order.push_back(name);
+  REQUIRE(order == training::metric_names());  // in the order asked
+  for (const char* score : {"mig", "sap", "factorvae", "betavae"}) {
+    const double s = report.metrics[score]["score"].get<double>();
+    INFO(score << " " << s);
+    REQUIRE(s >= 0);
+    REQUIRE(s <= 1);
+  }
+  REQUIRE(report.metrics["dci"]["disentanglement"].get<double>() >= 0);
+  REQUIRE(report.metrics["dci"]["disentanglement"].get<double>() <= 1);
+  REQUIRE(report.metrics["mig"]["points"] == 60);
+  REQUIRE(report.metrics["sap"]["test_points"] == 30);
+  // The Vendi score of 40 samples lies between 1 (all alike) and 40.
+  const double vendi = report.metrics["vendi"]["score"].get<double>();
+  REQUIRE(vendi >= 1);
+  REQUIRE(vendi <= 40);
+  REQUIRE(report.metrics["vendi"]["kernel"] == "cosine");
+
+  // metrics.json holds the report; the same seed gives the same numbers, metric by metric, whatever
+  // else is asked for (each metric has its own generator).
+  std::ifstream in(dir / "vae" / "metrics.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  REQUIRE(j.at("metrics").at("mig").at("score").get<double>() ==
+          report.metrics["mig"]["score"].get<double>());
+  REQUIRE(j.at("data") == "dsprites");
+  training::MetricsOptions just_mig = options;
+  just_mig.metrics = {"mig"};
+  const training::MetricsReport again = training::evaluate_run_metrics(c.out, just_mig);
+  REQUIRE(again.metrics["mig"]["score"].get<double>() == report.metrics["mig"]["score"].get<double>());
+  REQUIRE(training::metrics_report_lines(again).size() == 3);
+
+  require_error([] { training::parse_metric_names("mig,fid"); }, {"unknown metric \"fid\"", "mig, sap, dci"});
+  // Data without known factors: the factor metrics are refused by name; an autoencoder without a prior
+  // has no samples for vendi.
+  training::RunConfig flat = c;
+  const fs::path table = dir / "rows.safetensors";
+  Generator gen(1);
+  io::save_safetensors(table, {{"train", rand({64, 6}, {}, &gen)}});
+  flat.data = "tensors:" + table.string();
+  flat.model = "ae";
+  flat.out = (dir / "ae").string();
+  training::train_run(flat, {.log = &log});
+  require_error(
+      [&] { training::evaluate_run_metrics(flat.out, {.metrics = {"dci"}, .checkpoint = "latest"}); },
+      {"dci", "known generative factors", "tensors:"});
+  require_error(
+      [&] { training::evaluate_run_metrics(flat.out, {.metrics = {"vendi"}, .checkpoint = "latest"}); },
+      {"vendi", "ae", "no prior"});
 }
