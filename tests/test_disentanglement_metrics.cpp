@@ -107,6 +107,30 @@ Representation rotated_representation() {
 
 }  // namespace
 
+TEST_CASE("sample_codes renders and encodes dataset.sample_factors' rows in batches", "[disentanglement]") {
+  TinyFactors data;
+  Generator g1(50), g2(50), g3(50);
+  const CodeSample s = sample_codes(data, perfect_representation(), 10, &g1, 3);
+  REQUIRE(s.codes.shape() == Shape{10, 3});
+  REQUIRE(s.codes.dtype() == DType::Float64);
+  REQUIRE(s.factors.to_vector<int64_t>() == data.sample_factors(10, &g2).to_vector<int64_t>());
+  require_values(s.codes, perfect_codes(s.factors.to_vector<int64_t>(), 10), 0);
+  // The intervention metrics' own draws are the same as the dataset's.
+  REQUIRE(analysis::detail::random_factor_rows(kSizes, 10, &g3) == s.factors.to_vector<int64_t>());
+  require_error(
+      [&] {
+        sample_codes(
+            data,
+            [](const Tensor&) {
+              return zeros({2, 3});
+            },
+            10, &g1, 4);
+      },
+      {"sample_codes", "representation gave [2, 3]", "expected [4, L]"});
+  require_error([&] { sample_codes(data, perfect_representation(), 0, &g1); },
+                {"sample_codes", "n must be at least 1"});
+}
+
 TEST_CASE("MIG on a hand-computed example", "[disentanglement]") {
   // 4 points, 2 factors v1 = (0, 0, 1, 1), v2 = (0, 0, 0, 1); codes z0 = v1, z1 = v2 (values 0 and 1
   // land in bins 0 and 19).

@@ -48,8 +48,8 @@ std::vector<int64_t> column(const Labels& factors, int64_t k);
 std::vector<double> mutual_information_matrix(const Matrix& codes, const Labels& factors, int64_t bins);
 
 // n rows of factor classes, each factor uniform over its values and independent (int64 [n, K]
-// row-major), drawn factor by factor with randint; the intervention metrics use it so that they
-// need only the dataset's virtual interface.
+// row-major), drawn factor by factor with randint: the same draws as FactorDataset::sample_factors
+// from the same generator (tested); the intervention metrics use it on the factor sizes alone.
 std::vector<int64_t> random_factor_rows(const std::vector<int64_t>& sizes, int64_t n, Generator* gen);
 // Renders the n rows and encodes them: [n, L] with L checked against `expected_codes` when >= 0.
 Matrix encode_rows(const FactorDataset& dataset, const Representation& representation,
