@@ -83,7 +83,8 @@ CommandLine::CommandLine() {
     train_.options.push_back({key, cmd.add_option(flag, target, help)});
   };
   add("--model", "model", v.model, ("model to train (" + joined(training::model_names()) + ")").c_str());
-  add("--data", "data", v.data, "dataset: fashion-mnist, dsprites, toy:NAME, tensors:FILE.safetensors, csv:FILE or npy:FILE");
+  add("--data", "data", v.data,
+      "dataset: fashion-mnist, dsprites, shapes3d, toy:NAME, tensors:FILE.safetensors, csv:FILE or npy:FILE");
   add("--validation-fraction", "validation_fraction", v.validation_fraction,
       "csv/npy data: share of the rows held out for validation, drawn with the seed (default 0.1)");
   add("--epochs", "epochs", v.epochs, "epochs to train (default 1)");

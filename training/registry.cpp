@@ -9,6 +9,7 @@
 #include "engine/data/dsprites.h"
 #include "engine/data/fashion_mnist.h"
 #include "engine/data/npy.h"
+#include "engine/data/shapes3d.h"
 #include "engine/data/split.h"
 #include "engine/io/safetensors.h"
 #include "models/autoencoders/ae.h"
@@ -76,10 +77,10 @@ double resolved_beta(const RunConfig& c) {
   return c.model == "beta-vae" ? 4.0 : 1.0;  // Higgins et al. 2017 use beta = 4 on dSprites
 }
 
-models::AutoencoderOptions autoencoder_options(const RunConfig& c, int64_t input_dim) {
+models::AutoencoderOptions autoencoder_options(const RunConfig& c, int64_t input_dim, int64_t image_channels) {
   const std::string arch = c.arch == "auto" ? (c.model == "cae" ? "conv" : "mlp") : c.arch;
   models::ArchitectureSpec spec = models::parse_architecture(arch) == models::ArchitectureKind::Conv
-                                      ? models::ArchitectureSpec::conv()
+                                      ? models::ArchitectureSpec::conv(image_channels)
                                       : models::ArchitectureSpec::mlp(c.hidden);
   return {.input_dim = input_dim,
           .latent_dim = c.latent,
@@ -262,7 +263,7 @@ std::shared_ptr<const Dataset> first_rows(const TensorDataset& d, int64_t n) {
   return std::make_shared<const TensorDataset>(b.inputs, b.labels);
 }
 
-// dsprites: all 737,280 images rendered on demand as the loader asks for them (--limit-train N: a
+// dsprites, shapes3d: all the images (737,280; 480,000) rendered on demand as the loader asks for them (--limit-train N: a
 // fixed random N of them), and a fixed random 5,000 rendered once as the held-out split. The
 // factor sets are complete products, so there is no published split; ours depends on no run setting.
 DataSplits load_factor_data(std::shared_ptr<const FactorDataset> source, const RunConfig& config) {
@@ -275,6 +276,7 @@ DataSplits load_factor_data(std::shared_ptr<const FactorDataset> source, const R
   DataSplits splits{std::make_shared<const FactorImages>(source, subset),
                     TensorDataset(source->render_indices(contiguous(validation_indices))),
                     source->image_size(), source->image_size(), "held-out"};
+  splits.image_channels = source->channels();
   splits.factors = std::move(source);
   return splits;
 }
@@ -316,6 +318,8 @@ std::vector<NamedEntry> datasets() {
   return {{"fashion-mnist", "Fashion-MNIST 28x28 (Debian dataset-fashion-mnist); validation = its test split"},
           {"dsprites", "dSprites 64x64 (Matthey et al. 2017) rendered on demand: shape, scale, orientation, x, y; "
                        "5,000 held out"},
+          {"shapes3d", "a flat procedural stand-in for 3D Shapes, 64x64 RGB rendered on demand: floor, wall and "
+                       "object hue, scale, shape, orientation; 5,000 held out"},
           {"tensors:FILE", "a safetensors file with float32 [N, D] tensors \"train\" and optionally \"validation\""
                            " (int64 [N] \"train_labels\", \"validation_labels\": labelled)"},
           {"toy:NAME", "2-D toy data: 8gaussians, moons, checkerboard, spirals, pinwheel, rings"},
@@ -329,15 +333,16 @@ std::vector<std::string> model_names() {
   return names;
 }
 
-std::vector<std::string> dataset_names() { return {"fashion-mnist", "dsprites"}; }
+std::vector<std::string> dataset_names() { return {"fashion-mnist", "dsprites", "shapes3d"}; }
 
-std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim, int64_t num_classes) {
+std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim, int64_t num_classes,
+                                      int64_t image_channels) {
   validate_model_settings(config);
   if (is_flow_model(config.model)) {
     STRATA_CHECK(!config.conditional, "--conditional is for VAE-type models, not ", config.model);
     return make_flow_model(config, input_dim);
   }
-  models::AutoencoderOptions options = autoencoder_options(config, input_dim);
+  models::AutoencoderOptions options = autoencoder_options(config, input_dim, image_channels);
   options.num_classes = conditioning_classes(config, num_classes);
   if (config.model == "factor-vae")
     return std::make_unique<FactorVaeTrainable>(
@@ -417,6 +422,7 @@ const TensorDataset& DataSplits::train_in_memory(const std::string& what) const 
 
 DataSplits load_data(const RunConfig& config) {
   if (config.data == "dsprites") return load_factor_data(std::make_shared<const DSprites>(), config);
+  if (config.data == "shapes3d") return load_factor_data(std::make_shared<const Shapes3d>(), config);
   if (config.data == "fashion-mnist") {
     return {first_rows(load_fashion_mnist("train"), config.limit_train), load_fashion_mnist("test"), 28, 28, "test", 10};
   }

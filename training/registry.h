@@ -23,8 +23,10 @@ std::vector<std::string> model_names();
 std::vector<std::string> dataset_names();
 
 // A freshly initialised model for inputs of `input_dim` features (initialised from the default generator).
-// `num_classes`: the classes of the data's labels (0: unlabelled), which config.conditional needs.
-std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim, int64_t num_classes = 0);
+// `num_classes`: the classes of the data's labels (0: unlabelled), which config.conditional needs;
+// `image_channels`: C of image data given flat as C x S x S (the conv architecture reads it).
+std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim, int64_t num_classes = 0,
+                                      int64_t image_channels = 1);
 // Checks the model-specific settings (arch, likelihood, beta, capacity, warm-up, corruption),
 // naming the valid choices; validate() calls it.
 void validate_model_settings(const RunConfig& config);
@@ -40,12 +42,14 @@ struct DataSplits {
   bool points_2d = false;                      // 2-D points (toy data), pictured as scatter plots
   // Data with known generative factors (dsprites, shapes3d): the dataset, for strata eval --metrics.
   std::shared_ptr<const FactorDataset> factors = nullptr;
+  int64_t image_channels = 1;  // C of images given flat as C x H x W (3: shapes3d)
 
   int64_t input_dim() const { return validation.inputs().size(1); }
   // The training split as an in-memory dataset; throws, naming `what`, for data made on demand.
   const TensorDataset& train_in_memory(const std::string& what) const;
 };
-// config.data: "fashion-mnist" (validation = its test split, 10 classes) or "tensors:FILE.safetensors"
+// config.data: "dsprites" or "shapes3d" (rendered on demand: engine/data/), "fashion-mnist"
+// (validation = its test split, 10 classes) or "tensors:FILE.safetensors"
 // (tensors "train" and optionally "validation", float32 [N, D]; optionally "train_labels" and
 // "validation_labels", int64 [N] classes 0..C-1, which make the data labelled), or "toy:NAME", a 2-D
 // toy distribution (models/flows/toy_data.h): 20,000 training and 5,000 held-out points drawn with

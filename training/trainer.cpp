@@ -80,7 +80,7 @@ void build(Run& run, const RunConfig& config, const fs::path& dir, int threads) 
   else if (config.threads > 0) set_num_threads(config.threads);
   manual_seed(config.seed);  // the model's initial weights
   run.data = load_data(config);
-  run.model = make_model(config, run.data->input_dim(), run.data->num_classes);
+  run.model = make_model(config, run.data->input_dim(), run.data->num_classes, run.data->image_channels);
   run.adam = std::make_unique<optim::Adam>(run.model->parameters(), optim::AdamOptions{.lr = config.lr});
   run.loader = std::make_unique<DataLoader>(
       run.data->train,
@@ -163,9 +163,9 @@ std::vector<std::pair<std::string, double>> evaluate(Trainable& model, const Ten
   return totals;
 }
 
-// Flat [n, H*W] images as [n, 1, H, W] for a grid.
+// Flat [n, C*H*W] images as [n, C, H, W] for a grid.
 Tensor as_images(const Tensor& flat, const DataSplits& data) {
-  return reshape(flat, {flat.size(0), 1, data.image_height, data.image_width});
+  return reshape(flat, {flat.size(0), data.image_channels, data.image_height, data.image_width});
 }
 
 // About n samples as a picture grid: 8 per row, or for a class-conditional model one row per class
@@ -419,7 +419,7 @@ LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   LoadedRun r;
   r.config = load_config((dir / "config.json").string());
   r.data = load_data(r.config);
-  r.model = make_model(r.config, r.data->input_dim(), r.data->num_classes);
+  r.model = make_model(r.config, r.data->input_dim(), r.data->num_classes, r.data->image_channels);
   const fs::path path = dir / "checkpoints" / (which + ".safetensors");
   STRATA_CHECK(fs::exists(path), "no checkpoint ", path.string());
   const Metadata meta = load_checkpoint(path, r.model->module(), nullptr, {}, {});

@@ -48,7 +48,7 @@ void write_traversal_grid(Trainable& model, const DataSplits& data, const Traver
   const Tensor images = analysis::latent_traversal(*ae, center, options);
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent);
-  io::save_image_grid(path, reshape(images, {images.size(0), 1, data.image_height, data.image_width}), request.steps);
+  io::save_image_grid(path, reshape(images, {images.size(0), data.image_channels, data.image_height, data.image_width}), request.steps);
 }
 
 std::string traversal_run_to_png(const std::string& run_dir, const TraversalRequest& request, const std::string& out) {
