@@ -4,7 +4,10 @@
 #include <cmath>
 
 #include "analysis/linear_algebra.h"
+#include "engine/creation.h"
 #include "engine/shape.h"
+#include "ops/linalg.h"
+#include "ops/shape.h"
 
 namespace strata::analysis {
 
@@ -77,25 +80,17 @@ VendiResult vendi_score(const Tensor& samples, const VendiOptions& o) {
       const double inv = 1.0 / std::sqrt(s);
       for (int64_t j = 0; j < d; ++j) at(i, j) *= inv;
     }
-    // The non-zero eigenvalues of X X^T / n and X^T X / n coincide: use the smaller matrix.
+    // The non-zero eigenvalues of X X^T / n and X^T X / n coincide: use the smaller matrix (one
+    // BLAS product through ops/linalg).
     const int64_t m = std::min(n, d);
-    std::vector<double> g(static_cast<size_t>(m * m), 0.0);
-    if (n <= d) {
-      for (int64_t a = 0; a < n; ++a)
-        for (int64_t b = a; b < n; ++b) {
-          double s = 0;
-          for (int64_t j = 0; j < d; ++j) s += at(a, j) * at(b, j);
-          g[static_cast<size_t>(a * m + b)] = g[static_cast<size_t>(b * m + a)] = s / static_cast<double>(n);
-        }
-    } else {
-      for (int64_t i = 0; i < n; ++i)
-        for (int64_t a = 0; a < d; ++a) {
-          const double xa = at(i, a) / static_cast<double>(n);
-          for (int64_t b = a; b < d; ++b) g[static_cast<size_t>(a * m + b)] += xa * at(i, b);
-        }
-      for (int64_t a = 0; a < d; ++a)
-        for (int64_t b = 0; b < a; ++b) g[static_cast<size_t>(a * m + b)] = g[static_cast<size_t>(b * m + a)];
-    }
+    const Tensor unit = from_vector(x, {n, d});
+    const Tensor gram = n <= d ? matmul(unit, t(unit)) : matmul(t(unit), unit);
+    std::vector<double> g = gram.to_vector<double>();
+    for (int64_t a = 0; a < m; ++a)  // exactly symmetric, divided by n
+      for (int64_t b = a; b < m; ++b)
+        g[static_cast<size_t>(a * m + b)] = g[static_cast<size_t>(b * m + a)] =
+            (g[static_cast<size_t>(a * m + b)] + g[static_cast<size_t>(b * m + a)]) /
+            (2 * static_cast<double>(n));
     r.eigenvalues = symmetric_eigenvalues(g, m);
     r.score = score_of(r.eigenvalues, o.order);
     return r;
