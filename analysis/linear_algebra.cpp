@@ -2,6 +2,7 @@
 
 #include <lapacke.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/shape.h"
@@ -14,9 +15,19 @@ void check_square(const std::vector<double>& a, int64_t n, const char* what) {
   STRATA_CHECK(n >= 0, what, ": matrix size must be non-negative, got ", n);
   STRATA_CHECK(static_cast<int64_t>(a.size()) == n * n, what, ": expected ", n, " x ", n, " = ", n * n,
                " values, got ", a.size());
-  for (size_t i = 0; i < a.size(); ++i)
+  double scale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
     STRATA_CHECK(std::isfinite(a[i]), what, ": element ", i / static_cast<size_t>(n), ",",
                  i % static_cast<size_t>(n), " is not finite (", a[i], ")");
+    scale = std::max(scale, std::abs(a[i]));
+  }
+  // Symmetric up to rounding: |a_ij - a_ji| <= 1e-10 max |a|.
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j) {
+      const double u = a[static_cast<size_t>(i * n + j)], l = a[static_cast<size_t>(j * n + i)];
+      STRATA_CHECK(std::abs(u - l) <= 1e-10 * scale, what, ": the matrix is not symmetric: element ", i, ",",
+                   j, " is ", u, " but ", j, ",", i, " is ", l);
+    }
 }
 
 std::vector<double> square_values(const Tensor& a, const char* what, int64_t* n) {

@@ -11,9 +11,10 @@
 
 namespace strata::analysis {
 
-// Eigenvalues of the symmetric n x n matrix `a` (row-major, n * n values), in ascending order. Only
-// the upper triangle is read (LAPACK's uplo = 'U' on the row-major matrix); a non-symmetric input is
-// not detected. Errors: a.size() != n * n, non-finite values, or LAPACK failing to converge.
+// Eigenvalues of the symmetric n x n matrix `a` (row-major, n * n values), in ascending order. The
+// upper triangle is what LAPACK reads (uplo = 'U' on the row-major matrix). Errors: a.size() != n * n,
+// non-finite values, an asymmetry beyond rounding (|a_ij - a_ji| > 1e-10 max |a|), or LAPACK failing
+// to converge.
 std::vector<double> symmetric_eigenvalues(const std::vector<double>& a, int64_t n);
 // The same for a square float32/float64 CPU tensor [n, n].
 std::vector<double> symmetric_eigenvalues(const Tensor& a);

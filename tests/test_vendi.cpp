@@ -77,6 +77,11 @@ TEST_CASE("symmetric eigenvalues reject bad input", "[vendi]") {
         symmetric_eigen({1, std::nan(""), 0, 1}, 2);
       },
       {"symmetric_eigen", "element 0,1", "not finite"});
+  require_error(
+      [] {
+        symmetric_eigenvalues({1, 2, 2.5, 1}, 2);
+      },
+      {"symmetric_eigenvalues", "not symmetric", "element 0,1 is 2 but 1,0 is 2.5"});
 }
 
 TEST_CASE("Vendi score: identical samples 1, orthogonal samples n", "[vendi]") {
