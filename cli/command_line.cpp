@@ -107,7 +107,9 @@ CommandLine::CommandLine() {
                                                            "stop at the first op whose output or gradient is "
                                                            "NaN or infinite, naming it (slower)")});
   // Autoencoder-family settings (models/autoencoders/); defaults are the papers' where they have one.
-  add("--arch", "arch", v.arch, "encoder/decoder: mlp, conv, or auto (conv for cae, mlp otherwise)");
+  add("--arch", "arch", v.arch,
+      "encoder/decoder: mlp, conv (W2), conv4 (64x64: four stride-2 convs, Burgess et al. 2018), or auto (conv for "
+      "cae, mlp otherwise)");
   add("--likelihood", "likelihood", v.likelihood, "p(x|z): bernoulli, gaussian, gaussian-learned (default bernoulli)");
   add("--gaussian-sigma", "gaussian_sigma", v.gaussian_sigma, "sigma of the fixed-variance gaussian likelihood (default 1)");
   add("--beta", "beta", v.beta, "KL weight (default: 1 for vae, 4 for beta-vae, Higgins et al. 2017)");

@@ -177,6 +177,26 @@ TEST_CASE("architectures: mlp mirrors its widths, conv follows W2 at 28x28 and 6
   require_error([&] { build_encoder(ArchitectureSpec::conv(), 100, "CAE", &init); }, {"CAE", "28 x 28", "64 x 64", "100"});
   require_error([&] { build_encoder(ArchitectureSpec::mlp({}), 4, "AE", &init); }, {"AE", "hidden width"});
   require_error([] { parse_architecture("resnet"); }, {"resnet", "mlp, conv"});
+
+  // conv4 (Burgess et al. 2018 / Locatello et al. 2019): 64 -> 32 -> 16 -> 8 -> 4 with 32, 32, 64,
+  // 64 channels, then 1024 -> 256; parameters counted by hand, k4 kernels (16 taps), biases included.
+  REQUIRE(parse_architecture("conv4") == ArchitectureKind::Conv4);
+  REQUIRE(architecture_name(ArchitectureKind::Conv4) == "conv4");
+  const auto conv4 = build_encoder(ArchitectureSpec::conv4(3), 3 * 4096, "M", &init);
+  REQUIRE(conv4.features == 256);
+  int64_t conv4_params = 0;
+  for (const Tensor& p : conv4.encoder->parameters()) conv4_params += p.numel();
+  REQUIRE(conv4_params == (32 * 3 * 16 + 32) + (32 * 32 * 16 + 32) + (64 * 32 * 16 + 64) + (64 * 64 * 16 + 64) +
+                              (1024 * 256 + 256));
+  REQUIRE(conv4.encoder->forward(zeros({2, 3 * 4096})).shape() == Shape{2, 256});
+  const auto conv4_decoder = build_decoder(ArchitectureSpec::conv4(3), 10, 3 * 4096, "M", &init);
+  int64_t decoder_params = 0;
+  for (const Tensor& p : conv4_decoder->parameters()) decoder_params += p.numel();
+  // Linear 10 -> 256 -> 1024, then transposed k4 convs 64 -> 64 -> 32 -> 32 -> 3 (weights [in, out, 4, 4]).
+  REQUIRE(decoder_params == (10 * 256 + 256) + (256 * 1024 + 1024) + (64 * 64 * 16 + 64) + (64 * 32 * 16 + 32) +
+                                (32 * 32 * 16 + 32) + (32 * 3 * 16 + 3));
+  REQUIRE(conv4_decoder->forward(zeros({2, 10})).shape() == Shape{2, 3 * 4096});
+  require_error([&] { build_encoder(ArchitectureSpec::conv4(), 784, "VAE", &init); }, {"VAE", "conv4", "64 x 64", "784"});
 }
 
 TEST_CASE("likelihoods: Bernoulli and Gaussian log p(x|z) summed over dimensions", "[autoencoders]") {

@@ -79,9 +79,10 @@ double resolved_beta(const RunConfig& c) {
 
 models::AutoencoderOptions autoencoder_options(const RunConfig& c, int64_t input_dim, int64_t image_channels) {
   const std::string arch = c.arch == "auto" ? (c.model == "cae" ? "conv" : "mlp") : c.arch;
-  models::ArchitectureSpec spec = models::parse_architecture(arch) == models::ArchitectureKind::Conv
-                                      ? models::ArchitectureSpec::conv(image_channels)
-                                      : models::ArchitectureSpec::mlp(c.hidden);
+  const models::ArchitectureKind kind = models::parse_architecture(arch);
+  models::ArchitectureSpec spec = kind == models::ArchitectureKind::Mlp ? models::ArchitectureSpec::mlp(c.hidden)
+                                                                        : models::ArchitectureSpec::conv(image_channels);
+  spec.kind = kind;
   return {.input_dim = input_dim,
           .latent_dim = c.latent,
           .architecture = spec,
@@ -368,8 +369,8 @@ std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim
 }
 
 void validate_model_settings(const RunConfig& c) {
-  STRATA_CHECK(c.arch == "auto" || c.arch == "mlp" || c.arch == "conv", "unknown arch \"", c.arch,
-               "\" (valid: auto, mlp, conv)");
+  STRATA_CHECK(c.arch == "auto" || c.arch == "mlp" || c.arch == "conv" || c.arch == "conv4", "unknown arch \"", c.arch,
+               "\" (valid: auto, mlp, conv, conv4)");
   STRATA_CHECK(!(c.model == "cae" && c.arch == "mlp"), "cae is the convolutional autoencoder; for an mlp use --model ae");
   models::parse_likelihood(c.likelihood);
   STRATA_CHECK(c.gaussian_sigma > 0 && std::isfinite(c.gaussian_sigma), "gaussian_sigma must be a positive number, got ",

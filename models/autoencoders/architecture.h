@@ -9,6 +9,12 @@
 //          64 (S/4)^2, Linear -> 256 ReLU; decoder Linear latent -> 256 ReLU, Linear -> 64 (S/4)^2
 //          ReLU, view 64 x S/4 x S/4, ConvTranspose2d(64->32, k4, s2, p1) ReLU,
 //          ConvTranspose2d(32->C, k4, s2, p1). At S = 64 the same two stride-2 stages give 16 x 16.
+//  - conv4: 64 x 64 images (dSprites, shapes3d), the convolutional architecture of the
+//          disentanglement literature (Burgess et al. 2018; Locatello et al. 2019, Table 1; the
+//          alpha-TCVAE paper's): four Conv2d(k4, s2, p1) of 32, 32, 64, 64 channels with ReLU, flatten
+//          64 x 4 x 4, Linear -> 256 ReLU; decoder Linear latent -> 256 ReLU, Linear -> 64 x 4 x 4
+//          ReLU, ConvTranspose2d(k4, s2, p1) of 64, 32, 32 channels with ReLU, then one to C. A third
+//          of conv's arithmetic at 64 x 64 (no 16384 -> 256 Linear).
 // Both take and give flat [N, D] tensors (the conv pair reshapes itself), so the models, the
 // likelihoods and the trainer never see the layout.
 #pragma once
@@ -22,7 +28,7 @@
 
 namespace strata::models {
 
-enum class ArchitectureKind { Mlp, Conv };
+enum class ArchitectureKind { Mlp, Conv, Conv4 };
 
 struct ArchitectureSpec {
   ArchitectureKind kind = ArchitectureKind::Mlp;
@@ -32,14 +38,15 @@ struct ArchitectureSpec {
 
   static ArchitectureSpec mlp(std::vector<int64_t> widths) { return {ArchitectureKind::Mlp, std::move(widths)}; }
   static ArchitectureSpec conv(int64_t channels = 1) { return {ArchitectureKind::Conv, {}, channels}; }
+  static ArchitectureSpec conv4(int64_t channels = 1) { return {ArchitectureKind::Conv4, {}, channels}; }
 };
 
-// "mlp" or "conv".
+// "mlp", "conv" or "conv4".
 std::string architecture_name(ArchitectureKind kind);
 ArchitectureKind parse_architecture(const std::string& name);
 
-// The image side S of a conv spec for inputs of `input_dim` = C * S * S features; throws, naming
-// `model`, the dims and the supported sizes (28, 64) when there is none.
+// The image side S of a conv or conv4 spec for inputs of `input_dim` = C * S * S features; throws,
+// naming `model`, the dims and the supported sizes (conv: 28, 64; conv4: 64) when there is none.
 int64_t conv_image_size(const ArchitectureSpec& spec, int64_t input_dim, const std::string& model);
 
 struct EncoderDecoder {

@@ -16,7 +16,7 @@ Tensor one_hot_condition(const Tensor& labels, int64_t num_classes, DType dtype,
 
 ArchitectureSpec conditioned_encoder_spec(const ArchitectureSpec& spec, int64_t num_classes) {
   ArchitectureSpec out = spec;
-  if (spec.kind == ArchitectureKind::Conv) out.channels += num_classes;
+  if (spec.kind != ArchitectureKind::Mlp) out.channels += num_classes;
   return out;
 }
 
