@@ -49,6 +49,7 @@ void GradientBoostingClassifier::fit(const std::vector<double>& x, int64_t n, in
 
   // Each feature's rows in ascending order of value, once.
   std::vector<std::vector<int64_t>> order(static_cast<size_t>(d));
+  std::vector<std::vector<double>> sorted(static_cast<size_t>(d));  // the values in that order
   for (int64_t f = 0; f < d; ++f) {
     auto& o = order[static_cast<size_t>(f)];
     o.resize(static_cast<size_t>(n));
@@ -56,6 +57,7 @@ void GradientBoostingClassifier::fit(const std::vector<double>& x, int64_t n, in
     std::stable_sort(o.begin(), o.end(), [&](int64_t a, int64_t b) {
       return x[static_cast<size_t>(a * d + f)] < x[static_cast<size_t>(b * d + f)];
     });
+    for (const int64_t i : o) sorted[static_cast<size_t>(f)].push_back(x[static_cast<size_t>(i * d + f)]);
   }
 
   std::vector<double> total_gain(static_cast<size_t>(d), 0.0);
@@ -102,19 +104,28 @@ void GradientBoostingClassifier::fit(const std::vector<double>& x, int64_t n, in
           const double ri = r[static_cast<size_t>(i)];
           cnt[nd] += 1, sum[nd] += ri, sq[nd] += ri * ri;
         }
+        std::vector<double> base(nodes, 0);
+        for (const int64_t nd : frontier)
+          if (cnt[static_cast<size_t>(nd)] > 0)
+            base[static_cast<size_t>(nd)] =
+                sum[static_cast<size_t>(nd)] * sum[static_cast<size_t>(nd)] / cnt[static_cast<size_t>(nd)];
         std::vector<double> best_gain(nodes, 0), best_thr(nodes, 0);
         std::vector<int64_t> best_f(nodes, -1);
         std::vector<double> lc(nodes), ls(nodes), last(nodes);
         for (int64_t f = 0; f < d; ++f) {
           std::fill(lc.begin(), lc.end(), 0.0);
           std::fill(ls.begin(), ls.end(), 0.0);
-          for (const int64_t i : order[static_cast<size_t>(f)]) {
+          const std::vector<int64_t>& o = order[static_cast<size_t>(f)];
+          const std::vector<double>& xs = sorted[static_cast<size_t>(f)];
+          for (size_t p = 0; p < o.size(); ++p) {
+            const int64_t i = o[p];
             const size_t nd = static_cast<size_t>(node_of[static_cast<size_t>(i)]);
             if (!open[nd]) continue;
-            const double xi = x[static_cast<size_t>(i * d + f)];
+            const double xi = xs[p];
             if (lc[nd] > 0 && xi > last[nd]) {
+              // The decrease of the squared error, sl^2/nl + sr^2/nr - s^2/n, with one division.
               const double nl = lc[nd], nr = cnt[nd] - lc[nd], sl = ls[nd], sr = sum[nd] - ls[nd];
-              const double g = sl * sl / nl + sr * sr / nr - sum[nd] * sum[nd] / cnt[nd];
+              const double g = (sl * sl * nr + sr * sr * nl) / (nl * nr) - base[nd];
               if (g > best_gain[nd]) {
                 best_gain[nd] = g, best_f[nd] = f;
                 best_thr[nd] = last[nd] + (xi - last[nd]) / 2;
