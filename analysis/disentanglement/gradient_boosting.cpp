@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "analysis/disentanglement/metric_utils.h"
 #include "core/error.h"
 
 namespace strata::analysis {
@@ -20,16 +21,10 @@ void GradientBoostingClassifier::fit(const std::vector<double>& x, int64_t n, in
                "gradient boosting: num_estimators, learning_rate and max_depth must be positive, got ",
                options_.num_estimators, ", ", options_.learning_rate, ", ", options_.max_depth);
   d_ = d;
-  classes_ = y;
-  std::sort(classes_.begin(), classes_.end());
-  classes_.erase(std::unique(classes_.begin(), classes_.end()), classes_.end());
+  detail::EncodedLabels encoded = detail::encode_labels(y, "gradient boosting");
+  classes_ = std::move(encoded.classes);
+  const std::vector<int64_t> label = std::move(encoded.index);
   const int64_t num_classes = static_cast<int64_t>(classes_.size());
-  STRATA_CHECK(num_classes >= 2, "gradient boosting: the labels take a single value (", classes_[0],
-               "); a classifier needs at least two classes");
-  std::vector<int64_t> label(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    label[static_cast<size_t>(i)] =
-        std::lower_bound(classes_.begin(), classes_.end(), y[static_cast<size_t>(i)]) - classes_.begin();
   const bool binary = num_classes == 2;
   const int64_t columns = binary ? 1 : num_classes;
 

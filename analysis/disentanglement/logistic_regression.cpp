@@ -4,6 +4,7 @@
 #include <cmath>
 #include <deque>
 
+#include "analysis/disentanglement/metric_utils.h"
 #include "core/error.h"
 
 namespace strata::analysis {
@@ -48,16 +49,10 @@ void LogisticRegression::fit(const std::vector<double>& x, int64_t n, int64_t d,
                "logistic regression: C, max_iterations and memory must be positive, got ", options_.c, ", ",
                options_.max_iterations, ", ", options_.memory);
   d_ = d;
-  classes_ = y;
-  std::sort(classes_.begin(), classes_.end());
-  classes_.erase(std::unique(classes_.begin(), classes_.end()), classes_.end());
+  detail::EncodedLabels encoded = detail::encode_labels(y, "logistic regression");
+  classes_ = std::move(encoded.classes);
+  const std::vector<int64_t> label = std::move(encoded.index);
   const int64_t c = static_cast<int64_t>(classes_.size());
-  STRATA_CHECK(c >= 2, "logistic regression: the labels take a single value (", classes_[0],
-               "); a classifier needs at least two classes");
-  std::vector<int64_t> label(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i)
-    label[static_cast<size_t>(i)] =
-        std::lower_bound(classes_.begin(), classes_.end(), y[static_cast<size_t>(i)]) - classes_.begin();
   const double inv_n = 1.0 / static_cast<double>(n), penalty = 1.0 / (options_.c * static_cast<double>(n));
   std::vector<double> p;
   // The objective / n and its gradient.

@@ -131,4 +131,17 @@ Matrix encode_rows(const FactorDataset& dataset, const Representation& represent
   return codes_matrix(z, metric, "the representation's codes");
 }
 
+EncodedLabels encode_labels(const std::vector<int64_t>& y, const std::string& classifier) {
+  EncodedLabels out{y, {}};
+  std::sort(out.classes.begin(), out.classes.end());
+  out.classes.erase(std::unique(out.classes.begin(), out.classes.end()), out.classes.end());
+  STRATA_CHECK(out.classes.size() >= 2, classifier, ": the labels take a single value (",
+               out.classes.empty() ? std::string("none") : std::to_string(out.classes[0]),
+               "); a classifier needs at least two classes");
+  out.index.reserve(y.size());
+  for (int64_t label : y)
+    out.index.push_back(std::lower_bound(out.classes.begin(), out.classes.end(), label) - out.classes.begin());
+  return out;
+}
+
 }  // namespace strata::analysis::detail

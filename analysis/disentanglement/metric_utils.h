@@ -34,6 +34,14 @@ Labels factor_matrix(const Tensor& factors, const std::string& metric, const std
 void check_pair(const Matrix& codes, const Labels& factors, const std::string& metric, int64_t min_rows,
                 const std::string& which = "");
 
+// The distinct labels of a classifier's training set, sorted, and each label's index among them;
+// fewer than two distinct labels is an error naming `classifier`.
+struct EncodedLabels {
+  std::vector<int64_t> classes;
+  std::vector<int64_t> index;
+};
+EncodedLabels encode_labels(const std::vector<int64_t>& y, const std::string& classifier);
+
 // Column j of the codes put into `bins` equal-width bins over its own observed range, as
 // disentanglement_lib's _histogram_discretize: np.digitize(z, np.histogram(z, bins)[1][:-1]) (bins
 // numbered from 0 here; the maximum goes into the last bin; a constant column into one bin).
