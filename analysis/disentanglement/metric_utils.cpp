@@ -140,7 +140,8 @@ EncodedLabels encode_labels(const std::vector<int64_t>& y, const std::string& cl
                "); a classifier needs at least two classes");
   out.index.reserve(y.size());
   for (int64_t label : y)
-    out.index.push_back(std::lower_bound(out.classes.begin(), out.classes.end(), label) - out.classes.begin());
+    out.index.push_back(std::lower_bound(out.classes.begin(), out.classes.end(), label) -
+                        out.classes.begin());
   return out;
 }
 
