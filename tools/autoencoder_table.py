@@ -12,31 +12,16 @@ script can be stopped and started. It needs only the standard library; the build
 not use it.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
-import time
+
+from strata_runs import read_json, run
 
 MODELS = ["ae", "cae", "dae", "vae", "beta-vae", "beta-tcvae", "alpha-tcvae", "factor-vae", "dip-vae",
           "iwae", "wae", "info-vae", "vq-vae"]
 TRAIN_FLAGS = ["--data", "fashion-mnist", "--arch", "conv", "--latent", "16", "--epochs", "10", "--seed", "0",
                "--threads", "2", "--log-every", "100"]
 IS_SAMPLES = 1000
-
-
-def run(cmd, log_path):
-    """Runs cmd with its output appended to log_path; returns the wall time in seconds."""
-    print("$ " + " ".join(cmd), flush=True)
-    start = time.monotonic()
-    with open(log_path, "a") as log:
-        subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True)
-    return time.monotonic() - start
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def train_and_evaluate(strata, runs, model, is_examples):

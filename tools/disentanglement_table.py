@@ -18,30 +18,16 @@ stopped and started. --quick is a plumbing check in minutes (tiny subset and met
 figures mean nothing. Needs only the standard library; the build and the tests do not use it.
 """
 import argparse
-import json
 import math
 import os
 import shutil
-import subprocess
 import sys
-import time
+
+from strata_runs import read_json, run
 
 MODELS = ["vae", "beta-vae", "beta-tcvae", "factor-vae", "dip-vae", "alpha-tcvae"]
 COLUMNS = [("MIG", "mig", "score"), ("SAP", "sap", "score"), ("DCI-D", "dci", "disentanglement"),
            ("FactorVAE score", "factorvae", "score"), ("Vendi", "vendi", "score")]
-
-
-def run(cmd, log_path):
-    print("$ " + " ".join(cmd), flush=True)
-    start = time.monotonic()
-    with open(log_path, "a") as log:
-        subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=True)
-    return time.monotonic() - start
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def one_run(args, model, seed):
