@@ -214,6 +214,10 @@ CommandLine::CommandLine() {
   eval_cmd_->add_option("--metric-points", other_.metric_points,
                         "--metrics: training points per metric, test points half as many (default 0: the metrics' "
                         "own defaults, 10,000 and 5,000)");
+  eval_cmd_->add_option("--metric-votes", other_.metric_votes,
+                        "--metrics factorvae, betavae: training votes (each one batch of 64 encoded images for "
+                        "factorvae, 64 pairs for betavae), evaluation votes half as many (default 0: as "
+                        "--metric-points)");
   eval_cmd_->add_option("--vendi-samples", other_.vendi_samples, "--metrics vendi: samples from the prior (default 1000)");
 
   list_cmd_ = app_.add_subcommand("list", "the models and datasets strata knows");
@@ -277,6 +281,7 @@ Command CommandLine::parse(int argc, const char* const* argv) {
       c.metrics = training::parse_metric_names(metrics_);
     }
     STRATA_CHECK(c.metric_points >= 0, "--metric-points must be 0 (the defaults) or more, got ", c.metric_points);
+    STRATA_CHECK(c.metric_votes >= 0, "--metric-votes must be 0 (as --metric-points) or more, got ", c.metric_votes);
     STRATA_CHECK(c.vendi_samples >= 2, "--vendi-samples must be at least 2, got ", c.vendi_samples);
   } else {
     c.action = Action::List;

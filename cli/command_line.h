@@ -33,6 +33,7 @@ struct Command {
   int64_t eval_limit = 0;           // Eval: the first N held-out examples (0: all)
   std::vector<std::string> metrics;  // Eval --metrics: disentanglement / diversity metrics to compute
   int64_t metric_points = 0;         // Eval --metrics: points per metric (0: each metric's defaults)
+  int64_t metric_votes = 0;          // Eval --metrics factorvae, betavae: votes (0: as metric_points)
   int64_t vendi_samples = 1000;      // Eval --metrics vendi: prior samples
   bool traversal = false;           // Sample: a latent traversal grid instead of prior samples
   std::vector<int64_t> traversal_dims;  // Sample --traversal: the dims to sweep (empty: all)

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
           const MetricsReport report = evaluate_run_metrics(c.run_dir, {.metrics = c.metrics,
                                                                         .checkpoint = c.checkpoint,
                                                                         .points = c.metric_points,
+                                                                        .votes = c.metric_votes,
                                                                         .vendi_samples = c.vendi_samples,
                                                                         .seed = c.eval_seed});
           for (const std::string& line : metrics_report_lines(report)) std::printf("%s\n", line.c_str());

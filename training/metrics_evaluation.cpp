@@ -60,6 +60,7 @@ MetricsReport evaluate_run_metrics(const std::string& run_dir, const MetricsOpti
   STRATA_CHECK(!options.metrics.empty(), "eval --metrics: no metric asked for");
   STRATA_CHECK(options.points >= 0, "eval --metrics: points must be 0 (the defaults) or more, got ",
                options.points);
+  STRATA_CHECK(options.votes >= 0, "eval --metrics: votes must be 0 (as points) or more, got ", options.votes);
   STRATA_CHECK(options.vendi_samples >= 2, "eval --metrics: vendi needs at least 2 samples, got ",
                options.vendi_samples);
   LoadedRun r = load_run(run_dir, options.checkpoint);
@@ -73,6 +74,7 @@ MetricsReport evaluate_run_metrics(const std::string& run_dir, const MetricsOpti
     return e.stochastic() ? e.mean : e.code;
   };
 
+  const int64_t votes = options.votes > 0 ? options.votes : options.points;
   MetricsReport report{run_dir, options.checkpoint, r.config.model, r.config.data,
                        nlohmann::ordered_json::object()};
   for (size_t m = 0; m < options.metrics.size(); ++m) {
@@ -93,7 +95,7 @@ MetricsReport evaluate_run_metrics(const std::string& run_dir, const MetricsOpti
                  " was trained on ", r.config.data);
     if (name == "factorvae") {
       analysis::FactorVaeOptions o;
-      std::tie(o.num_train, o.num_eval) = sizes(options.points, o.num_train, o.num_eval);
+      std::tie(o.num_train, o.num_eval) = sizes(votes, o.num_train, o.num_eval);
       if (options.points > 0) o.num_variance_estimate = options.points;
       const analysis::FactorVaeResult f = analysis::factor_vae_score(*factors, representation, &gen, o);
       report.metrics[name] = {{"score", f.eval_accuracy},
@@ -103,7 +105,7 @@ MetricsReport evaluate_run_metrics(const std::string& run_dir, const MetricsOpti
                               {"eval_votes", o.num_eval}};
     } else if (name == "betavae") {
       analysis::BetaVaeOptions o;
-      std::tie(o.num_train, o.num_eval) = sizes(options.points, o.num_train, o.num_eval);
+      std::tie(o.num_train, o.num_eval) = sizes(votes, o.num_train, o.num_eval);
       const analysis::BetaVaeResult b = analysis::beta_vae_score(*factors, representation, &gen, o);
       report.metrics[name] = {{"score", b.eval_accuracy},
                               {"train_accuracy", b.train_accuracy},

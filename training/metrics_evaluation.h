@@ -6,7 +6,9 @@
 // Codes are the encoder's posterior mean (the code itself for deterministic encoders), as
 // disentanglement_lib. Sample sizes are each metric's defaults (shared/papers/metrics.md) unless
 // `points` is given: then every metric trains on `points` and tests on points / 2 (votes and
-// points for the FactorVAE and BetaVAE scores likewise), a quicker and noisier look.
+// points for the FactorVAE and BetaVAE scores likewise), a quicker and noisier look. `votes`, when
+// given, sets the FactorVAE and BetaVAE training votes alone (evaluation votes half as many): a vote
+// encodes a batch of 64 images (64 pairs for BetaVAE), so these two cost ~64x the others per point.
 // Vendi: `vendi_samples` images from the prior, cosine similarity of their pixel vectors.
 // Every metric draws from its own Generator seeded from `seed`, so one metric's result does not
 // depend on which others were asked for.
@@ -24,6 +26,7 @@ struct MetricsOptions {
   std::vector<std::string> metrics;  // names from metric_names()
   std::string checkpoint = "best";
   int64_t points = 0;  // 0: each metric's default sample sizes
+  int64_t votes = 0;   // factorvae, betavae; 0: as `points`
   int64_t vendi_samples = 1000;
   uint64_t seed = 0;
 };
