@@ -88,16 +88,25 @@ TEST_CASE("sliced W2 and MMD match closed forms", "[flows]") {
   // (the mean of cos^2 over 4000 directions has relative sd 1.3%).
   const Tensor shifted = add(a, from_vector(std::vector<float>{0.6f, 0.8f}, {1, 2}));
   REQUIRE(sliced_wasserstein2(a, shifted, 4000, &gen) == Approx(std::sqrt(0.5)).epsilon(0.03));
-  // MMD^2 of {(0,0), (1,0)} against {(0,1), (1,1)} with one unit bandwidth: k(1) - k(2), k(d2) = exp(-d2 / 2).
+  // The biased MMD^2 of {(0,0), (1,0)} against {(0,1), (1,1)} with one unit bandwidth, k(d2) = exp(-d2 / 2):
+  // mean K_pp = mean K_qq = (1 + k(1)) / 2 (diagonals included), mean K_pq = (k(1) + k(2)) / 2, so
+  // MMD^2 = 1 + k(1) - k(1) - k(2) = 1 - exp(-1).
   const Tensor p = from_vector(std::vector<double>{0, 0, 1, 0}, {2, 2});
   const Tensor q = from_vector(std::vector<double>{0, 1, 1, 1}, {2, 2});
-  REQUIRE(mmd_squared(p, q, {1.0}) == Approx(std::exp(-0.5) - std::exp(-1.0)).margin(1e-14));
-  // Two bandwidths add their kernels.
-  REQUIRE(mmd_squared(p, q, {1.0, 2.0}) ==
-          Approx(std::exp(-0.5) - std::exp(-1.0) + std::exp(-1.0 / 8) - std::exp(-2.0 / 8)).margin(1e-14));
-  // Same distribution: near 0; shifted: clearly positive.
+  REQUIRE(mmd_squared(p, q, {1.0}) == Approx(1 - std::exp(-1.0)).margin(1e-14));
+  // Two bandwidths add their kernels: k(d2) = exp(-d2 / 8) for s = 2.
+  REQUIRE(mmd_squared(p, q, {1.0, 2.0}) == Approx(2 - std::exp(-1.0) - std::exp(-2.0 / 8)).margin(1e-14));
+  // A set against itself: exactly 0. Same distribution: near 0 (the V-statistic's bias is about
+  // 5 bandwidths x 2 / 500 = 0.02 at most); shifted by c, |c| = 1: near the population value
+  // sum_s 2 (s^2 / (s^2 + 2))^(D/2) (1 - exp(-|c|^2 / (2 (s^2 + 2)))) of N(0, I) against N(c, I), D = 2,
+  // ~0.115 (plus the estimator's bias and its noise at n = 500).
+  REQUIRE(mmd_squared(a, a) == Approx(0.0).margin(1e-12));
   const Tensor b = randn({500, 2}, {}, &gen);
-  REQUIRE(std::abs(mmd_squared(a, b, {0.5, 1.0, 2.0})) < 0.02);
-  REQUIRE(mmd_squared(a, shifted, {0.5, 1.0, 2.0}) > 0.2);
+  const double same = mmd_squared(a, b);
+  REQUIRE(same >= 0.0);
+  REQUIRE(same < 0.03);
+  double population = 0;
+  for (double s : kSampleMmdBandwidths) population += 2 * (s * s / (s * s + 2)) * (1 - std::exp(-1.0 / (2 * (s * s + 2))));
+  REQUIRE(mmd_squared(a, shifted) == Approx(population).margin(0.04));
   require_error([&] { sliced_wasserstein2(a, randn({400, 2}, {}, &gen), 10, &gen); }, {"sliced_wasserstein2", "[500, 2]", "[400, 2]"});
 }

@@ -490,7 +490,7 @@ std::vector<std::pair<std::string, double>> evaluate_run_likelihood(const std::s
   const int64_t dim = x.size(1);
   if (r.data->image_height > 0) out.push_back({"bits_per_dim", nll / (static_cast<double>(dim) * std::log(2.0))});
   out.push_back({"sliced_w2", models::sliced_wasserstein2(samples, x, 1000, &gen)});
-  out.push_back({"mmd2", models::mmd_squared(samples, x, {0.1, 0.5, 1.0, 2.0})});
+  out.push_back({"mmd2", models::mmd_squared(samples, x)});
   out.push_back({"nfe_log_prob", static_cast<double>(nfe_log_prob)});
   out.push_back({"nfe_sample", static_cast<double>(nfe_sample)});
   out.push_back({"examples", static_cast<double>(n)});

@@ -62,8 +62,8 @@ std::vector<std::pair<std::string, double>> evaluate_loss_terms(Trainable& model
 // Validation loss terms of RUN's "best" or "latest" checkpoint.
 std::vector<std::pair<std::string, double>> evaluate_run(const std::string& run_dir, const std::string& which);
 // For likelihood models (flows), on the first n held-out examples: "nll" (nats per example, from
-// log_prob; "bits_per_dim" too for images), "sliced_w2" (1000 directions) and "mmd2" (Gaussian
-// kernels of bandwidths 0.1, 0.5, 1, 2) between n samples and those examples, the function
+// log_prob; "bits_per_dim" too for images), "sliced_w2" (1000 directions) and "mmd2" (biased, Gaussian
+// kernels of bandwidths 0.01, 0.1, 1, 10, 100) between n samples and those examples, the function
 // evaluations of one log_prob batch and of sampling ("nfe_log_prob", "nfe_sample"), and "examples" (n).
 // `seed` fixes the samples, the projections and any Hutchinson probes.
 std::vector<std::pair<std::string, double>> evaluate_run_likelihood(const std::string& run_dir, const std::string& which,

@@ -60,7 +60,7 @@ double mmd_squared(const Tensor& a, const Tensor& b, const std::vector<double>& 
   std::vector<double> scales;
   for (double s : bandwidths) scales.push_back(2 * s * s);
   NoGradGuard no_grad;
-  return mmd_unbiased(to_dtype(a, DType::Float64), to_dtype(b, DType::Float64), MmdKernel::Gaussian, scales)
+  return mmd_biased(to_dtype(a, DType::Float64), to_dtype(b, DType::Float64), MmdKernel::Gaussian, scales)
       .item<double>();
 }
 
