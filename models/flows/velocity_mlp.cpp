@@ -1,7 +1,6 @@
 #include "models/flows/velocity_mlp.h"
 
-#include <cmath>
-
+#include "models/flows/time_embedding.h"
 #include "models/nn/activation.h"
 #include "models/nn/linear.h"
 #include "ops/ops.h"
@@ -27,18 +26,8 @@ VelocityMlp::VelocityMlp(VelocityMlpOptions options, Generator* init)
 }
 
 Tensor VelocityMlp::time_input(const Tensor& t, DType dtype) const {
-  const std::vector<double> times = t.to_vector<double>();
-  const int64_t n = static_cast<int64_t>(times.size());
-  if (options_.time_features == 0) return to_dtype(from_vector(times, {n, 1}), dtype);
-  const int64_t half = options_.time_features / 2;
-  std::vector<double> features(static_cast<size_t>(n * options_.time_features));
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t k = 0; k < half; ++k) {
-      const double angle = 1000.0 * times[i] * std::pow(10000.0, -2.0 * k / options_.time_features);
-      features[i * options_.time_features + k] = std::sin(angle);
-      features[i * options_.time_features + half + k] = std::cos(angle);
-    }
-  return to_dtype(from_vector(features, {n, options_.time_features}), dtype);
+  if (options_.time_features == 0) return to_dtype(from_vector(t.to_vector<double>(), {t.numel(), 1}), dtype);
+  return sinusoidal_time_embedding(t, options_.time_features, dtype);
 }
 
 Tensor VelocityMlp::velocity(const Tensor& x, const Tensor& t) {

@@ -3,10 +3,9 @@
 // 256, 256, 256) and D = 2 it is W3 of shared/bench/WORKLOADS.md, 3 -> 256 -> 256 -> 256 -> 2, and
 // the layout of the LFM authors' 2-D velocity MLP (input [t, x], 3 hidden layers of 256).
 //
-// time_features > 0 replaces the raw t by the sinusoidal embedding of Vaswani et al. (2017,
-// "Attention is all you need", sec. 3.5) at position 1000 t, as DDPM (Ho et al. 2020) embeds its
-// time step: [sin(1000 t w_k), cos(1000 t w_k)] for k < time_features / 2, w_k = 10000^(-2k / time_features).
-// t carries no gradient (flows differentiate in x only), so the features are computed on the host.
+// time_features > 0 replaces the raw t by the sinusoidal embedding of Vaswani et al. (2017) at
+// position 1000 t, as DDPM (Ho et al. 2020) embeds its time step (time_embedding.h, shared with the
+// image U-Net, velocity_unet.h).
 #pragma once
 
 #include <memory>
