@@ -1,6 +1,7 @@
 #include "cli/command_line.h"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "core/error.h"
@@ -126,7 +127,8 @@ CommandLine::CommandLine() {
       "dae masking / salt-and-pepper probability per value (default 0.25)");
   train_.options.push_back({"conditional", cmd.add_flag("--conditional", v.conditional,
                                                         "VAE-type models: condition encoder and decoder on the "
-                                                        "class label (CVAE, Sohn et al. 2015); labelled data only")});
+                                                        "class label (CVAE, Sohn et al. 2015); fm: classifier-free "
+                                                        "guidance (--velocity-net unet); labelled data only")});
   add("--factor-gamma", "factor_gamma", v.factor_gamma, "factor-vae: weight gamma of the TC term (default 35)");
   add("--discriminator-lr", "discriminator_lr", v.discriminator_lr,
       "factor-vae: Adam lr of the discriminator (default 1e-4; betas 0.5, 0.9 as Kim & Mnih 2018)");
@@ -162,7 +164,12 @@ CommandLine::CommandLine() {
   train_.options.push_back({"velocity_hidden", cmd.add_option("--velocity-hidden", train_.velocity_hidden,
                                                               "flows: velocity MLP widths (default 256,256,256, W3)")});
   add("--time-features", "time_features", v.time_features,
-      "flows: 0 feeds t as one input (default, W3); an even number: sinusoidal time features");
+      "flows: 0 feeds t as one input (default, W3; the unet takes 64); an even number: sinusoidal time features");
+  add("--velocity-net", "velocity_net", v.velocity_net,
+      "flows: velocity network mlp (default) or unet (images: a small conv U-Net, Ronneberger et al. 2015, DDPM)");
+  add("--unet-channels", "unet_channels", v.unet_channels, "flows --velocity-net unet: base width (default 32)");
+  add("--p-uncond", "p_uncond", v.p_uncond,
+      "fm --conditional: probability of training a row with the null label (default 0.1, Ho & Salimans 2022)");
   add("--interpolant", "interpolant", v.interpolant, "flows: linear, trig, or auto (trig for lfm, linear for fm)");
   add("--coupling", "coupling", v.coupling, "fm: independent, exact-ot (minibatch assignment), sinkhorn");
   add("--sinkhorn-epsilon", "sinkhorn_epsilon", v.sinkhorn_epsilon, "fm sinkhorn: epsilon relative to the largest cost (0.05)");
@@ -189,6 +196,10 @@ CommandLine::CommandLine() {
   sample_cmd_->add_option("--dims", traversal_dims_, "--traversal: latent dims to sweep, e.g. 0,1,5 (default all)");
   sample_cmd_->add_option("--steps", other_.traversal_steps, "--traversal: columns per row, 2..101 (default 11)");
   sample_cmd_->add_option("--example", other_.traversal_example,
+  guidance_option_ = sample_cmd_->add_option(
+      "--guidance-scale", guidance_scale_,
+      "conditional fm: classifier-free guidance w, v_uncond + w (v_cond - v_uncond); 1 conditional (default), 0 "
+      "unconditional");
                           "--traversal: held-out example whose posterior mean is the center (default 0)");
   sample_cmd_->add_flag("--prior-center", other_.traversal_prior_center,
                         "--traversal: center at 0, the prior's mean, instead of an example's code");
@@ -281,6 +292,11 @@ Command CommandLine::parse(int argc, const char* const* argv) {
       c.metrics = training::parse_metric_names(metrics_);
     }
     STRATA_CHECK(c.metric_points >= 0, "--metric-points must be 0 (the defaults) or more, got ", c.metric_points);
+    if (guidance_option_->count() > 0) {
+      STRATA_CHECK(!c.traversal, "--guidance-scale is for sample grids of a conditional fm run, not --traversal");
+      STRATA_CHECK(std::isfinite(guidance_scale_), "--guidance-scale must be a number, got ", guidance_scale_);
+      c.guidance_scale = guidance_scale_;
+    }
     STRATA_CHECK(c.metric_votes >= 0, "--metric-votes must be 0 (as --metric-points) or more, got ", c.metric_votes);
     STRATA_CHECK(c.vendi_samples >= 2, "--vendi-samples must be at least 2, got ", c.vendi_samples);
   } else {

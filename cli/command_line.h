@@ -35,6 +35,7 @@ struct Command {
   int64_t metric_points = 0;         // Eval --metrics: points per metric (0: each metric's defaults)
   int64_t metric_votes = 0;          // Eval --metrics factorvae, betavae: votes (0: as metric_points)
   int64_t vendi_samples = 1000;      // Eval --metrics vendi: prior samples
+  std::optional<double> guidance_scale;  // Sample: w of a conditional fm run's classifier-free guidance
   bool traversal = false;           // Sample: a latent traversal grid instead of prior samples
   std::vector<int64_t> traversal_dims;  // Sample --traversal: the dims to sweep (empty: all)
   int64_t traversal_steps = 11;
@@ -72,6 +73,8 @@ class CommandLine {
   Command other_;  // the sample and eval flags are bound here
   std::string metrics_;  // eval --metrics, parsed into other_.metrics
   std::string traversal_dims_;  // --dims as given
+  double guidance_scale_ = 1.0;  // sample --guidance-scale as given
+  CLI::Option* guidance_option_ = nullptr;
 };
 
 }  // namespace strata::cli

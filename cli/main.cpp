@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
                                                 .example = c.traversal_example,
                                                 .prior_center = c.traversal_prior_center},
                                                c.sample_out)
-                        : sample_run_to_png(c.run_dir, c.sample_n, c.sample_seed, c.sample_out);
+                        : sample_run_to_png(c.run_dir, c.sample_n, c.sample_seed, c.sample_out, c.guidance_scale);
         std::printf("wrote %s\n", path.c_str());
         break;
       }

@@ -27,6 +27,7 @@
 #include "models/flows/local_flow_matching.h"
 #include "models/flows/toy_data.h"
 #include "models/flows/velocity_mlp.h"
+#include "models/flows/velocity_unet.h"
 #include "ops/ops.h"
 #include "training/factor_vae_trainable.h"
 
@@ -170,7 +171,8 @@ models::DipVaeOptions dip_vae_options(const RunConfig& c) {
 // and back, which returns x up to the solver's error.
 class FlowTrainable final : public Trainable {
  public:
-  explicit FlowTrainable(std::shared_ptr<models::FlowModel> model) : model_(std::move(model)) {}
+  explicit FlowTrainable(std::shared_ptr<models::FlowModel> model)
+      : model_(std::move(model)), fm_(std::dynamic_pointer_cast<models::FlowMatching>(model_)) {}
   nn::Module& module() override { return *model_; }
   std::vector<std::string> loss_names() const override { return model_->loss_names(); }
   LossTerms loss_terms(const Tensor& x, Generator* gen) override { return model_->loss(x, gen); }
@@ -184,9 +186,25 @@ class FlowTrainable final : public Trainable {
   Tensor stage_data(int64_t stage, const Tensor& data) override { return model_->stage_data(stage, data); }
 
  private:
+  // fm --conditional: classifier-free guidance (flow_matching.h); samples at guidance scale w.
+  int64_t num_classes() const override { return fm_ ? fm_->num_classes() : 0; }
+  LossTerms labelled_loss_terms(const Tensor& x, const Tensor& labels, Generator* gen) override {
+    return num_classes() > 0 ? fm_->labelled_loss(x, labels, gen) : loss_terms(x, gen);
+  }
+  Tensor labelled_sample(const Tensor& labels, Generator* gen) override {
+    return num_classes() > 0 ? fm_->labelled_sample(labels, guidance_scale_, gen) : sample(labels.size(0), gen);
+  }
+  void set_guidance_scale(double w) override {
+    STRATA_CHECK(num_classes() > 0, "guidance scale: classifier-free guidance needs a class-conditional fm run ",
+                 "(--model fm --conditional --velocity-net unet), not this ", model_->name());
+    STRATA_CHECK(std::isfinite(w), "guidance scale must be a number, got ", w);
+    guidance_scale_ = w;
+  }
   std::shared_ptr<models::FlowModel> model_;
 };
 
+  std::shared_ptr<models::FlowMatching> fm_;  // null for lfm
+  double guidance_scale_ = 1.0;              // w = 1: the plain conditional field
 bool is_flow_model(const std::string& model) { return model == "fm" || model == "lfm"; }
 
 // The OU step sizes of an lfm run: the configured ones, or the notes' 2-D schedule of the authors'
@@ -210,19 +228,44 @@ models::Interpolant flow_interpolant(const RunConfig& c) {
   return models::parse_interpolant(c.interpolant);
 }
 
-std::unique_ptr<Trainable> make_flow_model(const RunConfig& c, int64_t input_dim) {
-  const models::VelocityMlpOptions net{.dim = input_dim, .hidden = c.velocity_hidden, .time_features = c.time_features};
+// --velocity-net unet: the U-Net for images of C x S x S given flat (input_dim = C S^2); refuses others.
+// The data are used as given (Fashion-MNIST's pixels in [0, 1]); the flow carries N(0, I) to them.
+models::VelocityUnetOptions unet_options(const RunConfig& c, int64_t input_dim, int64_t num_classes,
+                                         int64_t image_channels) {
+  const int64_t pixels = image_channels >= 1 && input_dim % image_channels == 0 ? input_dim / image_channels : 0;
+  const auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(pixels))));
+  STRATA_CHECK(pixels > 0 && side * side == pixels, "--velocity-net unet needs square images given flat as C x S x S, got ",
+               input_dim, " features of ", image_channels, " channel(s)");
+  return {.channels = image_channels,
+          .image_size = side,
+          .base_channels = c.unet_channels,
+          .time_features = c.time_features > 0 ? c.time_features : 64,
+          .num_classes = num_classes};
+}
+
+// The velocity network of fm, or of one lfm block (each block its own, of one architecture).
+std::shared_ptr<models::VelocityField> make_velocity_field(const RunConfig& c, int64_t input_dim, int64_t num_classes,
+                                                           int64_t image_channels) {
+  if (c.velocity_net == "unet")
+    return std::make_shared<models::VelocityUnet>(unet_options(c, input_dim, num_classes, image_channels));
+  return std::make_shared<models::VelocityMlp>(
+      models::VelocityMlpOptions{.dim = input_dim, .hidden = c.velocity_hidden, .time_features = c.time_features});
+}
+
+std::unique_ptr<Trainable> make_flow_model(const RunConfig& c, int64_t input_dim, int64_t num_classes,
+                                           int64_t image_channels) {
   if (c.model == "fm") {
-    auto fm = std::make_shared<models::FlowMatching>(std::make_shared<models::VelocityMlp>(net),
+    auto fm = std::make_shared<models::FlowMatching>(make_velocity_field(c, input_dim, num_classes, image_channels),
                                                      models::FlowMatchingOptions{.interpolant = flow_interpolant(c),
                                                                                  .coupling = models::parse_coupling(c.coupling),
                                                                                  .sinkhorn_epsilon = c.sinkhorn_epsilon,
-                                                                                 .solver = flow_solver(c)});
+                                                                                 .solver = flow_solver(c),
+                                                                                 .p_uncond = c.p_uncond});
     return std::make_unique<FlowTrainable>(std::move(fm));
   }
   const std::vector<double> steps = lfm_step_sizes(c);
   std::vector<std::shared_ptr<models::VelocityField>> blocks;
-  for (size_t i = 0; i <= steps.size(); ++i) blocks.push_back(std::make_shared<models::VelocityMlp>(net));
+  for (size_t i = 0; i <= steps.size(); ++i) blocks.push_back(make_velocity_field(c, input_dim, 0, image_channels));
   auto lfm = std::make_shared<models::LocalFlowMatching>(
       std::move(blocks), models::LocalFlowMatchingOptions{.step_sizes = steps,
                                                           .interpolant = flow_interpolant(c),
@@ -250,6 +293,21 @@ void validate_flow_settings(const RunConfig& c) {
   STRATA_CHECK(c.block_epochs >= 1, "block_epochs must be at least 1, got ", c.block_epochs);
   const models::FlowSolverOptions solver = flow_solver(c);
   solver.ode.validate("solver");
+  STRATA_CHECK(c.velocity_net == "mlp" || c.velocity_net == "unet", "unknown velocity_net \"", c.velocity_net,
+               "\" (valid: mlp, unet)");
+  const bool tabular = c.data.rfind("toy:", 0) == 0 || c.data.rfind("csv:", 0) == 0 || c.data.rfind("npy:", 0) == 0;
+  STRATA_CHECK(!(is_flow_model(c.model) && c.velocity_net == "unet" && tabular), "--velocity-net unet needs image data ",
+               "(fashion-mnist, dsprites, shapes3d, or tensors: of C x S x S images), not ", c.data,
+               " (points and tables: --velocity-net mlp)");
+  STRATA_CHECK(c.unet_channels >= 1, "unet_channels must be at least 1, got ", c.unet_channels);
+  STRATA_CHECK(c.p_uncond >= 0 && c.p_uncond <= 1, "p_uncond must lie in [0, 1], got ", c.p_uncond);
+  if (c.conditional && is_flow_model(c.model)) {
+    STRATA_CHECK(c.model == "fm", "--conditional: lfm has no class-conditional form (classifier-free guidance is ",
+                 "implemented for fm)");
+    STRATA_CHECK(c.velocity_net == "unet", "--conditional fm needs --velocity-net unet (the velocity MLP takes no labels)");
+    STRATA_CHECK(coupling == models::Coupling::Independent, "--conditional fm pairs noise and data independently; ",
+                 "coupling ", c.coupling, " would reorder the data away from their labels");
+  }
   if (c.model == "lfm") {
     const int64_t blocks = static_cast<int64_t>(lfm_step_sizes(c).size()) + 1;
     STRATA_CHECK(c.epochs >= blocks * c.block_epochs, "lfm trains ", blocks, " blocks for ", c.block_epochs,
@@ -340,8 +398,7 @@ std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim
                                       int64_t image_channels) {
   validate_model_settings(config);
   if (is_flow_model(config.model)) {
-    STRATA_CHECK(!config.conditional, "--conditional is for VAE-type models, not ", config.model);
-    return make_flow_model(config, input_dim);
+    return make_flow_model(config, input_dim, conditioning_classes(config, num_classes), image_channels);
   }
   models::AutoencoderOptions options = autoencoder_options(config, input_dim, image_channels);
   options.num_classes = conditioning_classes(config, num_classes);

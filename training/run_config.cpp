@@ -36,6 +36,7 @@ json to_json(const RunConfig& c) {
               {"alpha", c.alpha}, {"views", c.views}, {"alpha_tc_form", c.alpha_tc_form},
               {"dip_type", c.dip_type}, {"lambda_od", c.lambda_od}, {"lambda_d", c.lambda_d},
               {"velocity_hidden", c.velocity_hidden}, {"time_features", c.time_features},
+              {"velocity_net", c.velocity_net}, {"unet_channels", c.unet_channels}, {"p_uncond", c.p_uncond},
               {"interpolant", c.interpolant}, {"coupling", c.coupling}, {"sinkhorn_epsilon", c.sinkhorn_epsilon},
               {"blocks", c.blocks}, {"step_sizes", c.step_sizes}, {"block_epochs", c.block_epochs},
               {"solver", c.solver}, {"solver_steps", c.solver_steps}, {"rtol", c.rtol}, {"atol", c.atol},
@@ -150,6 +151,9 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "lambda_d", c.lambda_d, source);
   read(j, "velocity_hidden", c.velocity_hidden, source);
   read(j, "time_features", c.time_features, source);
+  read(j, "velocity_net", c.velocity_net, source);
+  read(j, "unet_channels", c.unet_channels, source);
+  read(j, "p_uncond", c.p_uncond, source);
   read(j, "interpolant", c.interpolant, source);
   read(j, "coupling", c.coupling, source);
   read(j, "sinkhorn_epsilon", c.sinkhorn_epsilon, source);

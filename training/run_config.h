@@ -42,7 +42,7 @@ struct RunConfig {
   std::string corruption = "gaussian";   // dae: gaussian, masking, salt-and-pepper
   double noise_sigma = 0.3;              // dae, gaussian corruption
   double corruption_fraction = 0.25;     // dae, masking and salt-and-pepper
-  bool conditional = false;              // VAE-type models: condition on the class (CVAE; labelled data)
+  bool conditional = false;              // VAE-type models (CVAE) and fm (classifier-free guidance): labelled data
   double factor_gamma = 35;              // factor-vae: weight of the discriminator's TC estimate
   double discriminator_lr = 1e-4;        // factor-vae: the discriminator's Adam lr (betas 0.5, 0.9)
   std::vector<int64_t> discriminator_hidden = std::vector<int64_t>(6, 1000);  // factor-vae: D's widths
@@ -70,6 +70,9 @@ struct RunConfig {
   // Flow settings (models/flows/): fm and lfm.
   std::vector<int64_t> velocity_hidden = {256, 256, 256};  // velocity MLP widths (W3 of WORKLOADS.md)
   int64_t time_features = 0;             // 0: t as one input feature (W3); else sinusoidal features (even)
+  std::string velocity_net = "mlp";      // mlp, or unet (images only: models/flows/velocity_unet.h)
+  int64_t unet_channels = 32;            // unet: base width c_0 (levels c_0, 2 c_0, 2 c_0)
+  double p_uncond = 0.1;                 // fm --conditional: share of rows trained with the null label (CFG)
   std::string interpolant = "auto";      // linear, trig, or auto (trig for lfm, linear for fm)
   std::string coupling = "independent";  // fm: independent, exact-ot, sinkhorn
   double sinkhorn_epsilon = 0.05;        // fm sinkhorn coupling, relative to the largest pair cost

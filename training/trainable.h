@@ -62,6 +62,9 @@ class Trainable {
   }
   virtual Tensor labelled_sample(const Tensor& labels, Generator* gen) { return sample(labels.size(0), gen); }
   virtual Tensor labelled_reconstruct(const Tensor& x, const Tensor& /*labels*/) { return reconstruct(x); }
+  // The guidance scale w of labelled_sample for models with classifier-free guidance (fm
+  // --conditional: v_uncond + w (v_cond - v_uncond), flow_matching.h; w = 1 by default); the others refuse it.
+  virtual void set_guidance_scale(double w);
   // The number of examples the minibatches come from, for objectives that estimate the aggregate
   // posterior q(z) over the dataset (beta-TCVAE, alpha-TCVAE); set before every training step (the
   // training set's size) and before an evaluation (the evaluated split's size).
@@ -82,6 +85,11 @@ class Trainable {
   // traverse, the ELBO and log-likelihood of `strata eval`); null for other families.
   virtual models::Autoencoder* autoencoder() { return nullptr; }
 };
+
+inline void Trainable::set_guidance_scale(double) {
+  throw Error("guidance scale: classifier-free guidance needs a class-conditional fm run (--model fm --conditional "
+              "--velocity-net unet)");
+}
 
 inline Tensor Trainable::log_prob(const Tensor&, Generator*) {
   throw Error("this model has no log_prob (only flows define a likelihood for eval --nll)");

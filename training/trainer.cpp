@@ -440,11 +440,13 @@ TensorDataset stage_validation(LoadedRun& r) {
 }
 }  // namespace
 
-std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out) {
+std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out,
+                              std::optional<double> guidance_scale) {
   LoadedRun r = load_run(run_dir, "best");
   const std::string path = out.empty() ? (fs::path(run_dir) / "samples" / "sample.png").string() : out;
   if (r.data->points_2d) {
     STRATA_CHECK(n >= 1 && n <= 100000, "sample: n must be in 1..100000 for points, got ", n);
+  if (guidance_scale) r.model->set_guidance_scale(*guidance_scale);
     write_scatter(*r.model, *r.data, n, seed, path);
     return path;
   }

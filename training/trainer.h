@@ -53,8 +53,10 @@ LoadedRun load_run(const std::string& run_dir, const std::string& which);
 
 // Draws n samples from RUN's best checkpoint into a PNG grid (8 per row; for a class-conditional
 // model one row per class of n / classes samples, at least one; for 2-D points a scatter plot of
-// the samples beside the held-out points); returns the file written.
-std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out);
+// the samples beside the held-out points); returns the file written. guidance_scale: w of a
+// class-conditional fm run's classifier-free guidance (default 1, the plain conditional field).
+std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out,
+                              std::optional<double> guidance_scale = std::nullopt);
 // Mean loss terms of `model` over `data`, with the noise the trainer's validation uses for `config`
 // (so they compare with the val_ columns of metrics.csv).
 std::vector<std::pair<std::string, double>> evaluate_loss_terms(Trainable& model, const TensorDataset& data,
