@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include "core/error.h"
@@ -182,6 +183,9 @@ CommandLine::CommandLine() {
   add("--rtol", "rtol", v.rtol, "flows: dopri5 relative tolerance (default 1e-5)");
   add("--atol", "atol", v.atol, "flows: dopri5 absolute tolerance (default 1e-5)");
   add("--divergence", "divergence", v.divergence, "flows log_prob: exact, hutchinson, auto (exact up to 16 dims)");
+  add("--latent-of", "latent_of", v.latent_of,
+      "fm, lfm: train on the latent codes (posterior means) of the autoencoder run AE_RUN and decode the samples "
+      "(two-step generation); --data defaults to that run's data");
   cmd.add_option("--config", train_.config_file, "JSON file with the same settings (flags override it)");
   cmd.add_option("--resume", train_.resume_dir, "continue the run in this folder from its latest checkpoint");
 
@@ -191,15 +195,15 @@ CommandLine::CommandLine() {
   sample_cmd_->add_option("--seed", other_.sample_seed, "seed of the draws (default 0)");
   sample_cmd_->add_option("--out", other_.sample_out,
                           "PNG file (default RUN/samples/sample.png, or RUN/traversals/traversal.png)");
+  guidance_option_ = sample_cmd_->add_option(
+      "--guidance-scale", guidance_scale_,
+      "conditional fm: classifier-free guidance w, v_uncond + w (v_cond - v_uncond); 1 conditional (default), 0 "
+      "unconditional");
   sample_cmd_->add_flag("--traversal", other_.traversal,
                         "latent traversal grid instead: a row per latent dim, swept over [-3, 3]");
   sample_cmd_->add_option("--dims", traversal_dims_, "--traversal: latent dims to sweep, e.g. 0,1,5 (default all)");
   sample_cmd_->add_option("--steps", other_.traversal_steps, "--traversal: columns per row, 2..101 (default 11)");
   sample_cmd_->add_option("--example", other_.traversal_example,
-  guidance_option_ = sample_cmd_->add_option(
-      "--guidance-scale", guidance_scale_,
-      "conditional fm: classifier-free guidance w, v_uncond + w (v_cond - v_uncond); 1 conditional (default), 0 "
-      "unconditional");
                           "--traversal: held-out example whose posterior mean is the center (default 0)");
   sample_cmd_->add_flag("--prior-center", other_.traversal_prior_center,
                         "--traversal: center at 0, the prior's mean, instead of an example's code");
@@ -249,6 +253,13 @@ RunConfig CommandLine::resolve() const {
   const bool out_given = std::any_of(f.options.begin(), f.options.end(),
                                      [](const auto& o) { return o.first == "out" && o.second->count() > 0; });
   if (!out_given && f.config_file.empty()) j["out"] = "runs/" + j["model"].get<std::string>();
+  // A latent model's data are its autoencoder's, unless given (then they must agree: load_data checks).
+  const bool data_given = std::any_of(f.options.begin(), f.options.end(),
+                                      [](const auto& o) { return o.first == "data" && o.second->count() > 0; });
+  if (!data_given && j.value("latent_of", std::string()) != "") {
+    const std::string ae_config = (std::filesystem::path(j["latent_of"].get<std::string>()) / "config.json").string();
+    j["data"] = training::load_config(ae_config).data;
+  }
   RunConfig c = training::config_from_json(j, f.config_file.empty() ? "flags" : f.config_file);
   training::validate(c);
   return c;
@@ -280,6 +291,11 @@ Command CommandLine::parse(int argc, const char* const* argv) {
     c.action = Action::Sample;
     STRATA_CHECK(c.traversal || (traversal_dims_.empty() && !c.traversal_prior_center),
                  "--dims and --prior-center belong to --traversal");
+    if (guidance_option_->count() > 0) {
+      STRATA_CHECK(!c.traversal, "--guidance-scale is for sample grids of a conditional fm run, not --traversal");
+      STRATA_CHECK(std::isfinite(guidance_scale_), "--guidance-scale must be a number, got ", guidance_scale_);
+      c.guidance_scale = guidance_scale_;
+    }
     if (!traversal_dims_.empty()) c.traversal_dims = parse_dims(traversal_dims_);
     STRATA_CHECK(c.traversal_steps >= 2 && c.traversal_steps <= 101, "--steps must be in 2..101, got ", c.traversal_steps);
     STRATA_CHECK(c.traversal_example >= 0, "--example must be 0 or more, got ", c.traversal_example);
@@ -292,11 +308,6 @@ Command CommandLine::parse(int argc, const char* const* argv) {
       c.metrics = training::parse_metric_names(metrics_);
     }
     STRATA_CHECK(c.metric_points >= 0, "--metric-points must be 0 (the defaults) or more, got ", c.metric_points);
-    if (guidance_option_->count() > 0) {
-      STRATA_CHECK(!c.traversal, "--guidance-scale is for sample grids of a conditional fm run, not --traversal");
-      STRATA_CHECK(std::isfinite(guidance_scale_), "--guidance-scale must be a number, got ", guidance_scale_);
-      c.guidance_scale = guidance_scale_;
-    }
     STRATA_CHECK(c.metric_votes >= 0, "--metric-votes must be 0 (as --metric-points) or more, got ", c.metric_votes);
     STRATA_CHECK(c.vendi_samples >= 2, "--vendi-samples must be at least 2, got ", c.vendi_samples);
   } else {

@@ -30,6 +30,8 @@
 #include "models/flows/velocity_unet.h"
 #include "ops/ops.h"
 #include "training/factor_vae_trainable.h"
+#include "training/trainer.h"
+#include "training/two_step.h"
 
 namespace strata::training {
 
@@ -184,8 +186,6 @@ class FlowTrainable final : public Trainable {
   int64_t stage_of_epoch(int64_t epoch) const override { return model_->stage_of_epoch(epoch); }
   void set_stage(int64_t stage, bool starting) override { model_->set_stage(stage, starting); }
   Tensor stage_data(int64_t stage, const Tensor& data) override { return model_->stage_data(stage, data); }
-
- private:
   // fm --conditional: classifier-free guidance (flow_matching.h); samples at guidance scale w.
   int64_t num_classes() const override { return fm_ ? fm_->num_classes() : 0; }
   LossTerms labelled_loss_terms(const Tensor& x, const Tensor& labels, Generator* gen) override {
@@ -200,11 +200,13 @@ class FlowTrainable final : public Trainable {
     STRATA_CHECK(std::isfinite(w), "guidance scale must be a number, got ", w);
     guidance_scale_ = w;
   }
-  std::shared_ptr<models::FlowModel> model_;
-};
 
+ private:
+  std::shared_ptr<models::FlowModel> model_;
   std::shared_ptr<models::FlowMatching> fm_;  // null for lfm
   double guidance_scale_ = 1.0;              // w = 1: the plain conditional field
+};
+
 bool is_flow_model(const std::string& model) { return model == "fm" || model == "lfm"; }
 
 // The OU step sizes of an lfm run: the configured ones, or the notes' 2-D schedule of the authors'
@@ -291,8 +293,6 @@ void validate_flow_settings(const RunConfig& c) {
   STRATA_CHECK(c.step_sizes.empty() || c.blocks == 0 || c.blocks == static_cast<int64_t>(c.step_sizes.size()) + 1,
                "blocks ", c.blocks, " does not match ", c.step_sizes.size(), " step sizes (blocks = step sizes + 1, the free block)");
   STRATA_CHECK(c.block_epochs >= 1, "block_epochs must be at least 1, got ", c.block_epochs);
-  const models::FlowSolverOptions solver = flow_solver(c);
-  solver.ode.validate("solver");
   STRATA_CHECK(c.velocity_net == "mlp" || c.velocity_net == "unet", "unknown velocity_net \"", c.velocity_net,
                "\" (valid: mlp, unet)");
   const bool tabular = c.data.rfind("toy:", 0) == 0 || c.data.rfind("csv:", 0) == 0 || c.data.rfind("npy:", 0) == 0;
@@ -308,6 +308,8 @@ void validate_flow_settings(const RunConfig& c) {
     STRATA_CHECK(coupling == models::Coupling::Independent, "--conditional fm pairs noise and data independently; ",
                  "coupling ", c.coupling, " would reorder the data away from their labels");
   }
+  const models::FlowSolverOptions solver = flow_solver(c);
+  solver.ode.validate("solver");
   if (c.model == "lfm") {
     const int64_t blocks = static_cast<int64_t>(lfm_step_sizes(c).size()) + 1;
     STRATA_CHECK(c.epochs >= blocks * c.block_epochs, "lfm trains ", blocks, " blocks for ", c.block_epochs,
@@ -471,6 +473,12 @@ void validate_model_settings(const RunConfig& c) {
   validate_flow_settings(c);
 }
 
+std::unique_ptr<Trainable> make_model(const RunConfig& config, const DataSplits& data) {
+  std::unique_ptr<Trainable> model = make_model(config, data.input_dim(), data.num_classes, data.image_channels);
+  if (!data.latent) return model;
+  return std::make_unique<TwoStepTrainable>(std::move(model), data.latent);
+}
+
 const TensorDataset& DataSplits::train_in_memory(const std::string& what) const {
   const auto* in_memory = dynamic_cast<const TensorDataset*>(train.get());
   STRATA_CHECK(in_memory != nullptr, what, " needs the training data in memory, but they are made on demand (",
@@ -478,7 +486,22 @@ const TensorDataset& DataSplits::train_in_memory(const std::string& what) const 
   return *in_memory;
 }
 
+// The codes of an autoencoder run's splits (two-step generation).
+DataSplits load_latent_data(const RunConfig& config) {
+  auto codes = std::make_shared<const LatentCodes>(config.latent_of);
+  const LoadedRun& ae = codes->autoencoder_run();
+  STRATA_CHECK(config.data == ae.config.data, "--latent-of ", config.latent_of, ": that run was trained on ",
+               ae.config.data, ", but this run's data are ", config.data, " (leave --data out to take the run's)");
+  const DataSplits& images = *ae.data;
+  DataSplits splits{first_rows(codes->encode(*images.train), config.limit_train), codes->encode(images.validation),
+                    images.image_height, images.image_width, images.validation_name + " codes", images.num_classes};
+  splits.image_channels = images.image_channels;
+  splits.latent = std::move(codes);
+  return splits;
+}
+
 DataSplits load_data(const RunConfig& config) {
+  if (!config.latent_of.empty()) return load_latent_data(config);
   if (config.data == "dsprites") return load_factor_data(std::make_shared<const DSprites>(), config);
   if (config.data == "shapes3d") return load_factor_data(std::make_shared<const Shapes3d>(), config);
   if (config.data == "fashion-mnist") {

@@ -12,6 +12,8 @@
 
 namespace strata::training {
 
+class LatentCodes;  // training/two_step.h
+
 struct NamedEntry {
   std::string name;
   std::string description;
@@ -27,6 +29,10 @@ std::vector<std::string> dataset_names();
 // `image_channels`: C of image data given flat as C x S x S (the conv architecture reads it).
 std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim, int64_t num_classes = 0,
                                       int64_t image_channels = 1);
+struct DataSplits;
+// The model for `data`: as above with the data's sizes, and for latent data (--latent-of) wrapped to
+// decode what it generates (TwoStepTrainable).
+std::unique_ptr<Trainable> make_model(const RunConfig& config, const DataSplits& data);
 // Checks the model-specific settings (arch, likelihood, beta, capacity, warm-up, corruption),
 // naming the valid choices; validate() calls it.
 void validate_model_settings(const RunConfig& config);
@@ -43,6 +49,9 @@ struct DataSplits {
   // Data with known generative factors (dsprites, shapes3d): the dataset, for strata eval --metrics.
   std::shared_ptr<const FactorDataset> factors = nullptr;
   int64_t image_channels = 1;  // C of images given flat as C x H x W (3: shapes3d)
+  // Latent data (--latent-of): the examples are an autoencoder's codes of its data, whose image
+  // geometry the fields above keep (decoded samples are pictured); null for other data.
+  std::shared_ptr<const LatentCodes> latent = nullptr;
 
   int64_t input_dim() const { return validation.inputs().size(1); }
   // The training split as an in-memory dataset; throws, naming `what`, for data made on demand.
@@ -53,7 +62,9 @@ struct DataSplits {
 // (tensors "train" and optionally "validation", float32 [N, D]; optionally "train_labels" and
 // "validation_labels", int64 [N] classes 0..C-1, which make the data labelled), or "toy:NAME", a 2-D
 // toy distribution (models/flows/toy_data.h): 20,000 training and 5,000 held-out points drawn with
-// fixed seeds, so runs with different --seed see the same data.
+// fixed seeds, so runs with different --seed see the same data. With config.latent_of, the codes of
+// that autoencoder run's own training and held-out splits (its best checkpoint), labels kept, of
+// which --limit-train keeps the first N; config.data must name the autoencoder's data.
 DataSplits load_data(const RunConfig& config);
 
 }  // namespace strata::training

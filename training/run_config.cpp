@@ -40,7 +40,7 @@ json to_json(const RunConfig& c) {
               {"interpolant", c.interpolant}, {"coupling", c.coupling}, {"sinkhorn_epsilon", c.sinkhorn_epsilon},
               {"blocks", c.blocks}, {"step_sizes", c.step_sizes}, {"block_epochs", c.block_epochs},
               {"solver", c.solver}, {"solver_steps", c.solver_steps}, {"rtol", c.rtol}, {"atol", c.atol},
-              {"divergence", c.divergence}};
+              {"divergence", c.divergence}, {"latent_of", c.latent_of}};
 }
 
 namespace {
@@ -165,6 +165,7 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "rtol", c.rtol, source);
   read(j, "atol", c.atol, source);
   read(j, "divergence", c.divergence, source);
+  read(j, "latent_of", c.latent_of, source);
   return c;
 }
 
@@ -201,6 +202,8 @@ void validate(const RunConfig& c) {
   const std::vector<std::string> models = model_names();
   STRATA_CHECK(std::find(models.begin(), models.end(), c.model) != models.end(), "unknown model \"", c.model,
                "\" (valid: ", joined(models), ")");
+  STRATA_CHECK(c.latent_of.empty() || c.model == "fm" || c.model == "lfm", "latent_of (--latent-of ", c.latent_of,
+               ") trains a flow on an autoencoder's codes: it needs model fm or lfm, not ", c.model);
   const std::vector<std::string> datasets = dataset_names();
   STRATA_CHECK(std::find(datasets.begin(), datasets.end(), c.data) != datasets.end() || c.data.rfind("tensors:", 0) == 0 ||
                    c.data.rfind("toy:", 0) == 0 || c.data.rfind("csv:", 0) == 0 || c.data.rfind("npy:", 0) == 0,

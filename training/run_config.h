@@ -84,6 +84,7 @@ struct RunConfig {
   double rtol = 1e-5;                    // dopri5
   double atol = 1e-5;                    // dopri5
   std::string divergence = "auto";       // log_prob: exact, hutchinson, or auto (exact up to 16 dims)
+  std::string latent_of = "";            // fm, lfm: train on the codes of this autoencoder run (training/two_step.h)
 };
 
 nlohmann::json to_json(const RunConfig& config);

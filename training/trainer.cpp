@@ -27,6 +27,7 @@
 #include "training/scatter_plot.h"
 #include "models/flows/sample_distances.h"
 #include "training/traversal_grid.h"
+#include "training/two_step.h"
 
 namespace strata::training {
 
@@ -80,7 +81,7 @@ void build(Run& run, const RunConfig& config, const fs::path& dir, int threads) 
   else if (config.threads > 0) set_num_threads(config.threads);
   manual_seed(config.seed);  // the model's initial weights
   run.data = load_data(config);
-  run.model = make_model(config, run.data->input_dim(), run.data->num_classes, run.data->image_channels);
+  run.model = make_model(config, *run.data);
   run.adam = std::make_unique<optim::Adam>(run.model->parameters(), optim::AdamOptions{.lr = config.lr});
   run.loader = std::make_unique<DataLoader>(
       run.data->train,
@@ -212,7 +213,9 @@ void write_pictures(Run& run) {
   const int64_t half = std::max<int64_t>(1, std::min(n / 2, run.data->validation.size()));
   const Tensor x = narrow(run.data->validation.inputs(), 0, 0, half);
   const Tensor labels = run.data->validation.labels().defined() ? narrow(run.data->validation.labels(), 0, 0, half) : Tensor();
-  const Tensor both = cat({x, run.model->labelled_reconstruct(x, labels)}, 0);
+  // Latent data are codes: their picture is the autoencoder's decoding of them.
+  const Tensor shown = run.data->latent ? run.data->latent->decode(x) : x;
+  const Tensor both = cat({shown, run.model->labelled_reconstruct(x, labels)}, 0);
   io::save_image_grid((run.dir / "reconstructions" / name).string(), as_images(both, *run.data), 8);
   // Every latent dim swept over [-3, 3] around the code of the first held-out example.
   if (run.model->autoencoder()) write_traversal_grid(*run.model, *run.data, {}, (run.dir / "traversals" / name).string());
@@ -419,7 +422,7 @@ LoadedRun load_run(const std::string& run_dir, const std::string& which) {
   LoadedRun r;
   r.config = load_config((dir / "config.json").string());
   r.data = load_data(r.config);
-  r.model = make_model(r.config, r.data->input_dim(), r.data->num_classes, r.data->image_channels);
+  r.model = make_model(r.config, *r.data);
   const fs::path path = dir / "checkpoints" / (which + ".safetensors");
   STRATA_CHECK(fs::exists(path), "no checkpoint ", path.string());
   const Metadata meta = load_checkpoint(path, r.model->module(), nullptr, {}, {});
@@ -443,10 +446,10 @@ TensorDataset stage_validation(LoadedRun& r) {
 std::string sample_run_to_png(const std::string& run_dir, int64_t n, uint64_t seed, const std::string& out,
                               std::optional<double> guidance_scale) {
   LoadedRun r = load_run(run_dir, "best");
+  if (guidance_scale) r.model->set_guidance_scale(*guidance_scale);
   const std::string path = out.empty() ? (fs::path(run_dir) / "samples" / "sample.png").string() : out;
   if (r.data->points_2d) {
     STRATA_CHECK(n >= 1 && n <= 100000, "sample: n must be in 1..100000 for points, got ", n);
-  if (guidance_scale) r.model->set_guidance_scale(*guidance_scale);
     write_scatter(*r.model, *r.data, n, seed, path);
     return path;
   }
@@ -486,13 +489,21 @@ std::vector<std::pair<std::string, double>> evaluate_run_likelihood(const std::s
     nfe_log_prob = std::max(nfe_log_prob, r.model->function_evaluations());
   }
   const double nll = -log_prob_sum / static_cast<double>(n);
-  const Tensor samples = r.model->sample(n, &gen);
+  // Latent data: samples, distances and likelihood are of codes; the decoded samples are also
+  // compared with the autoencoder's held-out images below.
+  auto* two_step = dynamic_cast<TwoStepTrainable*>(r.model.get());
+  const Tensor samples = two_step ? two_step->latent_model().sample(n, &gen) : r.model->sample(n, &gen);
   const int64_t nfe_sample = r.model->function_evaluations();
   std::vector<std::pair<std::string, double>> out{{"nll", nll}};
   const int64_t dim = x.size(1);
-  if (r.data->image_height > 0) out.push_back({"bits_per_dim", nll / (static_cast<double>(dim) * std::log(2.0))});
+  // Latent data: a density of codes, so no bits per pixel.
+  if (r.data->image_height > 0 && !r.data->latent) out.push_back({"bits_per_dim", nll / (static_cast<double>(dim) * std::log(2.0))});
   out.push_back({"sliced_w2", models::sliced_wasserstein2(samples, x, 1000, &gen)});
   out.push_back({"mmd2", models::mmd_squared(samples, x)});
+  if (two_step) {
+    const Tensor images = narrow(r.data->latent->autoencoder_run().data->validation.inputs(), 0, 0, n);
+    out.push_back({"decoded_sliced_w2", models::sliced_wasserstein2(two_step->codes().decode(samples), images, 1000, &gen)});
+  }
   out.push_back({"nfe_log_prob", static_cast<double>(nfe_log_prob)});
   out.push_back({"nfe_sample", static_cast<double>(nfe_sample)});
   out.push_back({"examples", static_cast<double>(n)});

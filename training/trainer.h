@@ -67,7 +67,9 @@ std::vector<std::pair<std::string, double>> evaluate_run(const std::string& run_
 // log_prob; "bits_per_dim" too for images), "sliced_w2" (1000 directions) and "mmd2" (biased, Gaussian
 // kernels of bandwidths 0.01, 0.1, 1, 10, 100) between n samples and those examples, the function
 // evaluations of one log_prob batch and of sampling ("nfe_log_prob", "nfe_sample"), and "examples" (n).
-// `seed` fixes the samples, the projections and any Hutchinson probes.
+// `seed` fixes the samples, the projections and any Hutchinson probes. For a latent model
+// (--latent-of) all of these are of codes (no bits_per_dim), and "decoded_sliced_w2" compares its
+// decoded samples with the first n of the autoencoder's held-out images.
 std::vector<std::pair<std::string, double>> evaluate_run_likelihood(const std::string& run_dir, const std::string& which,
                                                                     int64_t n, uint64_t seed);
 

@@ -116,7 +116,9 @@ Tensor Autoencoder::sample(int64_t n, Generator* gen) {
   return likelihood_->mean(decode(randn({n, options_.latent_dim}, {probe.dtype(), probe.device()}, gen)));
 }
 
-Tensor Autoencoder::reconstruct(const Tensor& x) { return likelihood_->mean(decode(encode(x).code)); }
+Tensor Autoencoder::decode_mean(const Tensor& z) { return likelihood_->mean(decode(z)); }
+
+Tensor Autoencoder::reconstruct(const Tensor& x) { return decode_mean(encode(x).code); }
 
 Tensor Autoencoder::log_prob(const Tensor& x, int64_t k, Generator* gen) {
   require_prior("log_prob");

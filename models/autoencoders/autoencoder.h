@@ -75,6 +75,8 @@ class Autoencoder : public nn::Module {
   virtual Encoding encode(const Tensor& x);
   // Likelihood parameters [N, D] for codes z [N, latent_dim].
   virtual Tensor decode(const Tensor& z);
+  // The likelihood means [N, D] for codes z [N, latent_dim] (values in [0, 1] for Bernoulli data).
+  Tensor decode_mean(const Tensor& z);
   virtual LossTerms loss(const Tensor& x, Generator* gen = nullptr) = 0;
   // The names loss() returns, in order ("loss" first).
   virtual std::vector<std::string> loss_names() const = 0;
