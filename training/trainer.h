@@ -69,7 +69,8 @@ std::vector<std::pair<std::string, double>> evaluate_run(const std::string& run_
 // evaluations of one log_prob batch and of sampling ("nfe_log_prob", "nfe_sample"), and "examples" (n).
 // `seed` fixes the samples, the projections and any Hutchinson probes. For a latent model
 // (--latent-of) all of these are of codes (no bits_per_dim), and "decoded_sliced_w2" compares its
-// decoded samples with the first n of the autoencoder's held-out images.
+// decoded samples with the first n of the autoencoder's held-out images. Also written to
+// RUN/likelihood.json (atomically).
 std::vector<std::pair<std::string, double>> evaluate_run_likelihood(const std::string& run_dir, const std::string& which,
                                                                     int64_t n, uint64_t seed);
 
