@@ -328,6 +328,8 @@ TEST_CASE("registry: --velocity-net unet builds U-Nets for fm and every lfm bloc
   refused([](training::RunConfig& b) { b.model = "fm", b.conditional = true, b.coupling = "exact-ot"; },
           {"--conditional fm", "exact-ot"});
   refused([](training::RunConfig& b) { b.p_uncond = -0.1; }, {"p_uncond", "-0.1"});
+  refused([](training::RunConfig& b) { b.latent_of = "runs/vae"; },
+          {"--velocity-net unet is for images", "runs/vae"});
   refused([](training::RunConfig& b) { b.unet_channels = 0; }, {"unet_channels", "0"});
   require_error([&] { VelocityUnet({.image_size = 30}); },
                 {"VelocityUnet", "image_size 30", "divisible by 4"});
@@ -351,12 +353,12 @@ TEST_CASE(
   const fs::path dir = fs::temp_directory_path() / "strata_test_flows_unet_e2e";
   fs::remove_all(dir);
   fs::create_directories(dir);
-  // One step of a U-Net of width 4 (validation reads all 10,000 test images), one sample per class.
+  // One step of a U-Net of width 2 (validation reads all 10,000 test images), one sample per class.
   training::RunConfig c;
   c.model = "fm";
   c.data = "fashion-mnist";
   c.velocity_net = "unet";
-  c.unet_channels = 4;
+  c.unet_channels = 2;
   c.conditional = true;
   c.limit_train = 64;
   c.batch_size = 64;

@@ -315,6 +315,8 @@ void validate_flow_settings(const RunConfig& c) {
     STRATA_CHECK(c.epochs >= blocks * c.block_epochs, "lfm trains ", blocks, " blocks for ", c.block_epochs,
                  " epoch(s) each: epochs must be at least ", blocks * c.block_epochs, ", got ", c.epochs);
   }
+  STRATA_CHECK(!(c.velocity_net == "unet" && !c.latent_of.empty()), "--velocity-net unet is for images; --latent-of ",
+               c.latent_of, " trains on latent codes (--velocity-net mlp)");
 }
 
 std::shared_ptr<const Dataset> first_rows(const TensorDataset& d, int64_t n) {
