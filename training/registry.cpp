@@ -299,6 +299,8 @@ void validate_flow_settings(const RunConfig& c) {
   STRATA_CHECK(!(is_flow_model(c.model) && c.velocity_net == "unet" && tabular), "--velocity-net unet needs image data ",
                "(fashion-mnist, dsprites, shapes3d, or tensors: of C x S x S images), not ", c.data,
                " (points and tables: --velocity-net mlp)");
+  STRATA_CHECK(!(c.velocity_net == "unet" && !c.latent_of.empty()), "--velocity-net unet is for images; --latent-of ",
+               c.latent_of, " trains on latent codes (--velocity-net mlp)");
   STRATA_CHECK(c.unet_channels >= 1, "unet_channels must be at least 1, got ", c.unet_channels);
   STRATA_CHECK(c.p_uncond >= 0 && c.p_uncond <= 1, "p_uncond must lie in [0, 1], got ", c.p_uncond);
   if (c.conditional && is_flow_model(c.model)) {
@@ -315,8 +317,6 @@ void validate_flow_settings(const RunConfig& c) {
     STRATA_CHECK(c.epochs >= blocks * c.block_epochs, "lfm trains ", blocks, " blocks for ", c.block_epochs,
                  " epoch(s) each: epochs must be at least ", blocks * c.block_epochs, ", got ", c.epochs);
   }
-  STRATA_CHECK(!(c.velocity_net == "unet" && !c.latent_of.empty()), "--velocity-net unet is for images; --latent-of ",
-               c.latent_of, " trains on latent codes (--velocity-net mlp)");
 }
 
 std::shared_ptr<const Dataset> first_rows(const TensorDataset& d, int64_t n) {
