@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "training/metrics_evaluation.h"
 #include "training/registry.h"
+#include "training/sample_quality_evaluation.h"
 
 namespace strata::cli {
 
@@ -101,6 +102,9 @@ CommandLine::CommandLine() {
   add("--limit-train", "limit_train", v.limit_train, "use only the first N training examples");
   add("--log-every", "log_every", v.log_every, "steps between progress lines when not on a terminal");
   add("--samples", "samples", v.samples, "images per sample / reconstruction grid (default 64)");
+  add("--pictures-every", "pictures_every", v.pictures_every,
+      "epochs between sample / reconstruction pictures (default 1; 0: the last epoch only; sampling a flow "
+      "solves an ODE, so this is part of the training time)");
   add("--clip-grad-norm", "clip_grad_norm", v.clip_grad_norm,
       "scale gradients down to this global L2 norm before each step (default 0: off)");
   add("--checkpoint-every", "checkpoint_every", v.checkpoint_every,
@@ -183,6 +187,9 @@ CommandLine::CommandLine() {
   add("--rtol", "rtol", v.rtol, "flows: dopri5 relative tolerance (default 1e-5)");
   add("--atol", "atol", v.atol, "flows: dopri5 absolute tolerance (default 1e-5)");
   add("--divergence", "divergence", v.divergence, "flows log_prob: exact, hutchinson, auto (exact up to 16 dims)");
+  add("--dequantize", "dequantize", v.dequantize,
+      "flows: none, uniform (train on (k + u) / 256, u ~ U[0, 1); log p(x) is then a bound on the 8-bit data's "
+      "discrete likelihood), auto (default: uniform for fashion-mnist pixels, none otherwise)");
   add("--latent-of", "latent_of", v.latent_of,
       "fm, lfm: train on the latent codes (posterior means) of the autoencoder run AE_RUN and decode the samples "
       "(two-step generation); --data defaults to that run's data");
@@ -216,9 +223,19 @@ CommandLine::CommandLine() {
   eval_cmd_->add_flag("--nll", other_.nll,
                       "flows: held-out NLL (nats), sliced W2 and MMD of samples against held-out data, and "
                       "function evaluations");
-  eval_cmd_->add_option("--n", other_.eval_n, "--nll: held-out examples and samples (default 2000)");
+  eval_n_option_ = eval_cmd_->add_option("--n", other_.eval_n,
+                                         "--nll: held-out examples and samples (default 2000); --sample-quality: "
+                                         "samples and held-out images (default " +
+                                             std::to_string(training::kSampleQualityDefaultN) + ")");
   eval_cmd_->add_option("--seed", other_.eval_seed,
-                        "--nll, --metrics: seed of the samples, projections and metric draws (default 0)");
+                        "--nll, --metrics, --sample-quality: seed of the samples, projections and metric draws "
+                        "(default 0)");
+  eval_cmd_->add_flag("--sample-quality", other_.sample_quality,
+                      "samples against held-out images in the features of a classifier trained by strata "
+                      "(--classifier): Frechet distance (not Inception FID), precision/recall (k 3), "
+                      "density/coverage (k 5); written to RUN/sample_quality.json");
+  eval_cmd_->add_option("--classifier", other_.classifier_run,
+                        "--sample-quality: a run of strata train --model classifier on the same data");
   eval_cmd_->add_option("--eval-samples", other_.eval_samples,
                         "importance samples K of the log-likelihood estimate (default 1000)");
   eval_cmd_->add_option("--limit", other_.eval_limit, "evaluate only the first N held-out examples (default 0: all)");
@@ -307,6 +324,12 @@ Command CommandLine::parse(int argc, const char* const* argv) {
       STRATA_CHECK(!c.nll, "--metrics and --nll are separate evaluations; ask for one at a time");
       c.metrics = training::parse_metric_names(metrics_);
     }
+    STRATA_CHECK(!c.sample_quality || (!c.nll && metrics_.empty()),
+                 "--sample-quality, --nll and --metrics are separate evaluations; ask for one at a time");
+    STRATA_CHECK(!c.sample_quality || !c.classifier_run.empty(),
+                 "--sample-quality needs --classifier CLS_RUN (a run of strata train --model classifier)");
+    STRATA_CHECK(c.sample_quality || c.classifier_run.empty(), "--classifier belongs to --sample-quality");
+    if (c.sample_quality && eval_n_option_->count() == 0) c.eval_n = training::kSampleQualityDefaultN;
     STRATA_CHECK(c.metric_points >= 0, "--metric-points must be 0 (the defaults) or more, got ", c.metric_points);
     STRATA_CHECK(c.metric_votes >= 0, "--metric-votes must be 0 (as --metric-points) or more, got ", c.metric_votes);
     STRATA_CHECK(c.vendi_samples >= 2, "--vendi-samples must be at least 2, got ", c.vendi_samples);

@@ -23,12 +23,15 @@
 #include "models/autoencoders/beta_tcvae.h"
 #include "models/autoencoders/alpha_tcvae.h"
 #include "models/autoencoders/dip_vae.h"
+#include "models/flows/dequantization.h"
 #include "models/flows/flow_matching.h"
 #include "models/flows/local_flow_matching.h"
 #include "models/flows/toy_data.h"
 #include "models/flows/velocity_mlp.h"
 #include "models/flows/velocity_unet.h"
+#include "models/classifier/classifier.h"
 #include "ops/ops.h"
+#include "training/classifier_trainable.h"
 #include "training/factor_vae_trainable.h"
 #include "training/trainer.h"
 #include "training/two_step.h"
@@ -171,25 +174,43 @@ models::DipVaeOptions dip_vae_options(const RunConfig& c) {
 // A flow model as the trainer sees it. Samples are returned as they are (points, or pixel values
 // that picture grids clamp to [0, 1]); a "reconstruction" is the flow's round trip, data to noise
 // and back, which returns x up to the solver's error.
+//
+// Discrete data (--dequantize uniform, models/flows/dequantization.h) reach the flow dequantised:
+// with fresh noise at every step while the data are the raw levels (fm; lfm's first block), once
+// with fixed noise before lfm pushes them through its trained blocks for a later block, and with
+// fresh noise in log_prob, which then adds -D log(levels): a bound on the discrete log-likelihood.
 class FlowTrainable final : public Trainable {
  public:
-  explicit FlowTrainable(std::shared_ptr<models::FlowModel> model)
-      : model_(std::move(model)), fm_(std::dynamic_pointer_cast<models::FlowMatching>(model_)) {}
+  FlowTrainable(std::shared_ptr<models::FlowModel> model, int64_t dequantize_levels)
+      : model_(std::move(model)),
+        fm_(std::dynamic_pointer_cast<models::FlowMatching>(model_)),
+        levels_(dequantize_levels) {}
   nn::Module& module() override { return *model_; }
   std::vector<std::string> loss_names() const override { return model_->loss_names(); }
-  LossTerms loss_terms(const Tensor& x, Generator* gen) override { return model_->loss(x, gen); }
+  LossTerms loss_terms(const Tensor& x, Generator* gen) override { return model_->loss(prepared(x, gen), gen); }
   Tensor sample(int64_t n, Generator* gen) override { return model_->sample(n, gen); }
   Tensor reconstruct(const Tensor& x) override { return model_->from_noise(model_->to_noise(x)); }
   bool has_log_prob() const override { return true; }
-  Tensor log_prob(const Tensor& x, Generator* gen) override { return model_->log_prob(x, gen); }
+  Tensor log_prob(const Tensor& x, Generator* gen) override {
+    if (levels_ == 0) return model_->log_prob(x, gen);
+    return add(model_->log_prob(models::dequantize_uniform(x, levels_, gen), gen),
+               models::dequantization_log_volume(x.size(1), levels_));
+  }
   int64_t function_evaluations() const override { return model_->last_function_evaluations(); }
   int64_t stage_of_epoch(int64_t epoch) const override { return model_->stage_of_epoch(epoch); }
-  void set_stage(int64_t stage, bool starting) override { model_->set_stage(stage, starting); }
-  Tensor stage_data(int64_t stage, const Tensor& data) override { return model_->stage_data(stage, data); }
+  void set_stage(int64_t stage, bool starting) override {
+    model_->set_stage(stage, starting);
+    stage_ = stage;
+  }
+  Tensor stage_data(int64_t stage, const Tensor& data) override {
+    if (levels_ == 0 || stage == 0) return model_->stage_data(stage, data);
+    Generator fixed(kStageDequantizationSeed);  // the same y every time a stage's data are made (resumes)
+    return model_->stage_data(stage, models::dequantize_uniform(data, levels_, &fixed));
+  }
   // fm --conditional: classifier-free guidance (flow_matching.h); samples at guidance scale w.
   int64_t num_classes() const override { return fm_ ? fm_->num_classes() : 0; }
   LossTerms labelled_loss_terms(const Tensor& x, const Tensor& labels, Generator* gen) override {
-    return num_classes() > 0 ? fm_->labelled_loss(x, labels, gen) : loss_terms(x, gen);
+    return num_classes() > 0 ? fm_->labelled_loss(prepared(x, gen), labels, gen) : loss_terms(x, gen);
   }
   Tensor labelled_sample(const Tensor& labels, Generator* gen) override {
     return num_classes() > 0 ? fm_->labelled_sample(labels, guidance_scale_, gen) : sample(labels.size(0), gen);
@@ -202,12 +223,47 @@ class FlowTrainable final : public Trainable {
   }
 
  private:
+  static constexpr uint64_t kStageDequantizationSeed = 0x5eed;
+
+  // Training data as the active stage's flow takes them: raw levels dequantised with fresh noise.
+  Tensor prepared(const Tensor& x, Generator* gen) const {
+    return levels_ > 0 && stage_ == 0 ? models::dequantize_uniform(x, levels_, gen) : x;
+  }
+
   std::shared_ptr<models::FlowModel> model_;
   std::shared_ptr<models::FlowMatching> fm_;  // null for lfm
-  double guidance_scale_ = 1.0;              // w = 1: the plain conditional field
+  int64_t levels_ = 0;                        // dequantisation levels; 0: continuous data, used as given
+  int64_t stage_ = 0;
+  double guidance_scale_ = 1.0;  // w = 1: the plain conditional field
 };
 
 bool is_flow_model(const std::string& model) { return model == "fm" || model == "lfm"; }
+
+// The levels a flow dequantises its data from (0: none). auto: uniform for Fashion-MNIST's pixels
+// (8 bits), none for continuous data (points, tables, latent codes).
+int64_t dequantize_levels(const RunConfig& c) {
+  const bool eight_bit_pixels = c.data == "fashion-mnist" && c.latent_of.empty();
+  if (c.dequantize == "auto") return eight_bit_pixels ? 256 : 0;
+  if (c.dequantize == "none") return 0;
+  STRATA_CHECK(c.dequantize == "uniform", "unknown dequantize \"", c.dequantize, "\" (valid: auto, none, uniform)");
+  STRATA_CHECK(eight_bit_pixels, "dequantize uniform is for 8-bit pixels (fashion-mnist), not ", c.data,
+               c.latent_of.empty() ? "" : " codes");
+  return 256;
+}
+
+// The feature classifier of eval --sample-quality, for labelled C x S x S images given flat.
+std::unique_ptr<Trainable> make_classifier(const RunConfig& c, int64_t input_dim, int64_t num_classes,
+                                           int64_t image_channels) {
+  STRATA_CHECK(num_classes >= 2, "classifier: needs labelled data of at least 2 classes, but dataset ", c.data,
+               " has ", num_classes, " (fashion-mnist has 10; a tensors: file needs int64 \"train_labels\")");
+  STRATA_CHECK(!c.conditional, "classifier: --conditional is for generative models; a classifier reads the labels anyway");
+  const int64_t pixels = image_channels >= 1 && input_dim % image_channels == 0 ? input_dim / image_channels : 0;
+  const auto side = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(pixels))));
+  STRATA_CHECK(pixels > 0 && side * side == pixels && side % 4 == 0, "classifier: needs square images given flat as ",
+               "C x S x S with S a multiple of 4, got ", input_dim, " features of ", image_channels, " channel(s)");
+  return std::make_unique<ClassifierTrainable>(std::make_shared<models::Classifier>(
+      models::ClassifierOptions{.channels = image_channels, .image_size = side, .num_classes = num_classes}));
+}
 
 // The OU step sizes of an lfm run: the configured ones, or the notes' 2-D schedule of the authors'
 // code (0.025, 0.031, ..., 0.119: about x1.25 per block) cut or extended by x1.25 to blocks - 1 steps.
@@ -263,7 +319,7 @@ std::unique_ptr<Trainable> make_flow_model(const RunConfig& c, int64_t input_dim
                                                                                  .sinkhorn_epsilon = c.sinkhorn_epsilon,
                                                                                  .solver = flow_solver(c),
                                                                                  .p_uncond = c.p_uncond});
-    return std::make_unique<FlowTrainable>(std::move(fm));
+    return std::make_unique<FlowTrainable>(std::move(fm), dequantize_levels(c));
   }
   const std::vector<double> steps = lfm_step_sizes(c);
   std::vector<std::shared_ptr<models::VelocityField>> blocks;
@@ -273,7 +329,7 @@ std::unique_ptr<Trainable> make_flow_model(const RunConfig& c, int64_t input_dim
                                                           .interpolant = flow_interpolant(c),
                                                           .block_epochs = c.block_epochs,
                                                           .solver = flow_solver(c)});
-  return std::make_unique<FlowTrainable>(std::move(lfm));
+  return std::make_unique<FlowTrainable>(std::move(lfm), dequantize_levels(c));
 }
 
 void validate_flow_settings(const RunConfig& c) {
@@ -312,6 +368,7 @@ void validate_flow_settings(const RunConfig& c) {
   }
   const models::FlowSolverOptions solver = flow_solver(c);
   solver.ode.validate("solver");
+  if (is_flow_model(c.model)) dequantize_levels(c);  // checks the setting
   if (c.model == "lfm") {
     const int64_t blocks = static_cast<int64_t>(lfm_step_sizes(c).size()) + 1;
     STRATA_CHECK(c.epochs >= blocks * c.block_epochs, "lfm trains ", blocks, " blocks for ", c.block_epochs,
@@ -359,6 +416,8 @@ DataSplits load_matrix_data(const RunConfig& config) {
 
 }  // namespace
 
+int64_t flow_dequantize_levels(const RunConfig& config) { return dequantize_levels(config); }
+
 std::vector<NamedEntry> models() {
   return {{"ae", "autoencoder: deterministic code, reconstruction loss (mlp; --arch conv for images)"},
           {"cae", "convolutional autoencoder: the ae objective on the W2 conv encoder/decoder (28x28 or 64x64)"},
@@ -374,7 +433,8 @@ std::vector<NamedEntry> models() {
           {"alpha-tcvae", "alpha-TCVAE (Meo et al. 2024): VIB/CEB interpolation, --alpha 0.25, --views K, --alpha-tc-form"},
           {"dip-vae", "DIP-VAE (Kumar et al. 2018): covariance penalty, --dip-type i|ii, --lambda-od 10, --lambda-d"},
           {"fm", "flow matching (Lipman et al. 2023): noise -> data; --interpolant, --coupling, --solver"},
-          {"lfm", "Local Flow Matching (Xu et al. 2024): --blocks OU blocks trained in turn; --step-sizes, --block-epochs"}};
+          {"lfm", "Local Flow Matching (Xu et al. 2024): --blocks OU blocks trained in turn; --step-sizes, --block-epochs"},
+          {"classifier", "small conv classifier of labelled images (cross-entropy): the features of eval --sample-quality"}};
 }
 
 std::vector<NamedEntry> datasets() {
@@ -401,6 +461,7 @@ std::vector<std::string> dataset_names() { return {"fashion-mnist", "dsprites", 
 std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim, int64_t num_classes,
                                       int64_t image_channels) {
   validate_model_settings(config);
+  if (config.model == "classifier") return make_classifier(config, input_dim, num_classes, image_channels);
   if (is_flow_model(config.model)) {
     return make_flow_model(config, input_dim, conditioning_classes(config, num_classes), image_channels);
   }

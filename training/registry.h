@@ -29,6 +29,9 @@ std::vector<std::string> dataset_names();
 // `image_channels`: C of image data given flat as C x S x S (the conv architecture reads it).
 std::unique_ptr<Trainable> make_model(const RunConfig& config, int64_t input_dim, int64_t num_classes = 0,
                                       int64_t image_channels = 1);
+// The levels a flow run dequantises its data from (models/flows/dequantization.h): 256 for
+// fashion-mnist pixels under dequantize auto or uniform, 0 (none) otherwise.
+int64_t flow_dequantize_levels(const RunConfig& config);
 struct DataSplits;
 // The model for `data`: as above with the data's sizes, and for latent data (--latent-of) wrapped to
 // decode what it generates (TwoStepTrainable).

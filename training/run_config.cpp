@@ -40,7 +40,8 @@ json to_json(const RunConfig& c) {
               {"interpolant", c.interpolant}, {"coupling", c.coupling}, {"sinkhorn_epsilon", c.sinkhorn_epsilon},
               {"blocks", c.blocks}, {"step_sizes", c.step_sizes}, {"block_epochs", c.block_epochs},
               {"solver", c.solver}, {"solver_steps", c.solver_steps}, {"rtol", c.rtol}, {"atol", c.atol},
-              {"divergence", c.divergence}, {"latent_of", c.latent_of}};
+              {"divergence", c.divergence}, {"latent_of", c.latent_of},
+              {"pictures_every", c.pictures_every}, {"dequantize", c.dequantize}};
 }
 
 namespace {
@@ -166,6 +167,8 @@ RunConfig config_from_json(const json& j, const std::string& source) {
   read(j, "atol", c.atol, source);
   read(j, "divergence", c.divergence, source);
   read(j, "latent_of", c.latent_of, source);
+  read(j, "pictures_every", c.pictures_every, source);
+  read(j, "dequantize", c.dequantize, source);
   return c;
 }
 
@@ -226,6 +229,7 @@ void validate(const RunConfig& c) {
   STRATA_CHECK(c.checkpoint_every >= 0, "checkpoint_every must be 0 (epoch ends only) or more, got ",
                c.checkpoint_every);
   STRATA_CHECK(c.samples >= 1 && c.samples <= 1024, "samples must be in 1..1024, got ", c.samples);
+  STRATA_CHECK(c.pictures_every >= 0, "pictures_every must be 0 (the last epoch only) or more, got ", c.pictures_every);
   validate_model_settings(c);  // registry.cpp: the autoencoder settings, naming the valid choices
 }
 

@@ -84,6 +84,8 @@ struct RunConfig {
   double rtol = 1e-5;                    // dopri5
   double atol = 1e-5;                    // dopri5
   std::string divergence = "auto";       // log_prob: exact, hutchinson, or auto (exact up to 16 dims)
+  std::string dequantize = "auto";       // fm, lfm: none, uniform (8-bit pixels), auto (uniform for fashion-mnist)
+  int64_t pictures_every = 1;            // epochs between sample / reconstruction pictures (0: last epoch only)
   std::string latent_of = "";            // fm, lfm: train on the codes of this autoencoder run (training/two_step.h)
 };
 

@@ -209,6 +209,10 @@ void write_pictures(Run& run) {
   Generator gen(picture_seed(run.config));
   const int64_t n = run.config.samples;
   if (run.model->has_prior()) save_sample_grid(*run.model, *run.data, n, &gen, (run.dir / "samples" / name).string());
+  if (!run.model->has_reconstruction()) {  // a classifier: nothing to picture
+    run.model->module().train();
+    return;
+  }
   // Reconstructions: rows of inputs above rows of their reconstructions.
   const int64_t half = std::max<int64_t>(1, std::min(n / 2, run.data->validation.size()));
   const Tensor x = narrow(run.data->validation.inputs(), 0, 0, half);
@@ -369,7 +373,8 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
     }
     progress.message(line);
     metrics.append(row);
-    write_pictures(run);
+    const int64_t every = run.config.pictures_every;
+    if (run.epoch == run.config.epochs || (every > 0 && run.epoch % every == 0)) write_pictures(run);
     const double val_loss = val.front().second;
     const bool improved = val_loss < run.best_validation;
     if (improved) run.best_validation = val_loss;
@@ -507,6 +512,14 @@ std::vector<std::pair<std::string, double>> evaluate_run_likelihood(const std::s
   out.push_back({"nfe_log_prob", static_cast<double>(nfe_log_prob)});
   out.push_back({"nfe_sample", static_cast<double>(nfe_sample)});
   out.push_back({"examples", static_cast<double>(n)});
+  nlohmann::ordered_json report = {{"run", run_dir}, {"checkpoint", which}, {"seed", seed}};
+  for (const auto& [name, value] : out) report[name] = value;
+  report["space"] = two_step ? "latent codes of " + r.config.latent_of : "data";
+  const int64_t levels = flow_dequantize_levels(r.config);
+  report["dequantization"] = levels > 0 ? detail::concat("uniform, ", levels, " levels: log p(x) = log p(y) - D log ", levels,
+                                                         ", a one-draw estimate of a lower bound on the discrete log-likelihood")
+                                        : std::string("none: a density of the data as given");
+  write_text_atomically(fs::path(run_dir) / "likelihood.json", report.dump(2) + "\n");
   return out;
 }
 
