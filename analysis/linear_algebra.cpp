@@ -79,4 +79,54 @@ SymmetricEigen symmetric_eigen(const Tensor& a) {
   return symmetric_eigen(values, n);
 }
 
+std::vector<double> symmetric_psd_sqrt(const std::vector<double>& a, int64_t n) {
+  check_square(a, n, "symmetric_psd_sqrt");
+  SymmetricEigen e;
+  e.vectors = a;
+  e.values = run_dsyevd(e.vectors, n, 'V', "symmetric_psd_sqrt");
+  double scale = 0;
+  for (const double l : e.values) scale = std::max(scale, std::abs(l));
+  std::vector<double> root(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const double l = e.values[static_cast<size_t>(i)];
+    STRATA_CHECK(l >= -1e-9 * scale, "symmetric_psd_sqrt: the ", n, " x ", n,
+                 " matrix is not positive semi-definite (eigenvalue ", l, ", largest magnitude ", scale, ")");
+    root[static_cast<size_t>(i)] = std::sqrt(std::max(l, 0.0));
+  }
+  // V diag(root) V^T, column i of V being eigenvector i.
+  std::vector<double> out(static_cast<size_t>(n * n), 0.0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = r; c < n; ++c) {
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i)
+        s += e.vectors[static_cast<size_t>(r * n + i)] * root[static_cast<size_t>(i)] *
+             e.vectors[static_cast<size_t>(c * n + i)];
+      out[static_cast<size_t>(r * n + c)] = s;
+      out[static_cast<size_t>(c * n + r)] = s;
+    }
+  return out;
+}
+
+std::vector<double> singular_values(const std::vector<double>& a, int64_t rows, int64_t cols) {
+  STRATA_CHECK(rows >= 0 && cols >= 0, "singular_values: matrix sizes must be non-negative, got ", rows, " x ",
+               cols);
+  STRATA_CHECK(static_cast<int64_t>(a.size()) == rows * cols, "singular_values: expected ", rows, " x ", cols,
+               " = ", rows * cols, " values, got ", a.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    STRATA_CHECK(std::isfinite(a[i]), "singular_values: element ", i / static_cast<size_t>(cols), ",",
+                 i % static_cast<size_t>(cols), " is not finite (", a[i], ")");
+  std::vector<double> s(static_cast<size_t>(std::min(rows, cols)));
+  if (s.empty()) return s;
+  std::vector<double> work = a;
+  // No vectors are computed (jobz 'N'), but LAPACKE checks the leading dimensions against the full sizes.
+  double unused_u = 0, unused_vt = 0;
+  const lapack_int info =
+      LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', static_cast<lapack_int>(rows), static_cast<lapack_int>(cols), work.data(),
+                     static_cast<lapack_int>(cols), s.data(), &unused_u, static_cast<lapack_int>(std::max<int64_t>(rows, 1)),
+                     &unused_vt, static_cast<lapack_int>(std::max<int64_t>(cols, 1)));
+  STRATA_CHECK(info == 0, "singular_values: LAPACK dgesdd failed on a ", rows, " x ", cols, " matrix (info ", info,
+               ")");
+  return s;
+}
+
 }  // namespace strata::analysis

@@ -1,7 +1,7 @@
 // Dense float64 linear algebra the analysis tools need and the engine's ops do not give: symmetric
 // eigendecompositions through LAPACK (LAPACKE_dsyevd, the divide-and-conquer driver), used by the
-// Vendi score (analysis/diversity/vendi.h) and by latent-manifold analysis (covariance spectra,
-// matrix square roots).
+// Vendi score (analysis/diversity/vendi.h), the Frechet distance (analysis/sample_quality/) and by
+// latent-manifold analysis (covariance spectra, matrix square roots), and singular values (dgesdd).
 #pragma once
 
 #include <cstdint>
@@ -27,5 +27,13 @@ struct SymmetricEigen {
 // Eigenvalues and orthonormal eigenvectors: a = V diag(values) V^T.
 SymmetricEigen symmetric_eigen(const std::vector<double>& a, int64_t n);
 SymmetricEigen symmetric_eigen(const Tensor& a);
+
+// The symmetric positive semi-definite square root of the symmetric PSD n x n matrix `a`:
+// V diag(sqrt(lambda)) V^T from symmetric_eigen (the Frechet distance needs it). Eigenvalues below 0
+// by rounding (down to -1e-9 max |lambda|) are taken as 0; more negative ones are refused as not PSD.
+std::vector<double> symmetric_psd_sqrt(const std::vector<double>& a, int64_t n);
+// Singular values of the rows x cols row-major matrix `a`, descending (LAPACKE_dgesdd, no vectors).
+// Errors: a.size() != rows * cols, non-finite values, LAPACK failing to converge.
+std::vector<double> singular_values(const std::vector<double>& a, int64_t rows, int64_t cols);
 
 }  // namespace strata::analysis

@@ -35,6 +35,8 @@ struct Command {
   int64_t metric_points = 0;         // Eval --metrics: points per metric (0: each metric's defaults)
   int64_t metric_votes = 0;          // Eval --metrics factorvae, betavae: votes (0: as metric_points)
   int64_t vendi_samples = 1000;      // Eval --metrics vendi: prior samples
+  bool sample_quality = false;       // Eval --sample-quality: samples against held-out images in classifier features
+  std::string classifier_run;        // Eval --sample-quality: the classifier run whose features are used
   std::optional<double> guidance_scale;  // Sample: w of a conditional fm run's classifier-free guidance
   bool traversal = false;           // Sample: a latent traversal grid instead of prior samples
   std::vector<int64_t> traversal_dims;  // Sample --traversal: the dims to sweep (empty: all)
@@ -75,6 +77,7 @@ class CommandLine {
   std::string traversal_dims_;  // --dims as given
   double guidance_scale_ = 1.0;  // sample --guidance-scale as given
   CLI::Option* guidance_option_ = nullptr;
+  CLI::Option* eval_n_option_ = nullptr;  // eval --n, whose default differs for --sample-quality
 };
 
 }  // namespace strata::cli

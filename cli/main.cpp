@@ -7,6 +7,7 @@
 #include "training/metrics_evaluation.h"
 #include "training/registry.h"
 #include "training/run_evaluation.h"
+#include "training/sample_quality_evaluation.h"
 #include "training/traversal_grid.h"
 #include "training/trainer.h"
 
@@ -53,6 +54,13 @@ int main(int argc, char** argv) {
                                                                         .vendi_samples = c.vendi_samples,
                                                                         .seed = c.eval_seed});
           for (const std::string& line : metrics_report_lines(report)) std::printf("%s\n", line.c_str());
+          break;
+        }
+        if (c.sample_quality) {  // samples against held-out images, in a strata classifier's features
+          const SampleQualityReport report = evaluate_sample_quality(
+              c.run_dir,
+              {.classifier_run = c.classifier_run, .checkpoint = c.checkpoint, .n = c.eval_n, .seed = c.eval_seed});
+          for (const std::string& line : sample_quality_report_lines(report)) std::printf("%s\n", line.c_str());
           break;
         }
         if (c.nll) {  // flows: likelihood and sample quality

@@ -14,6 +14,7 @@
 
 namespace strata::models {
 class Autoencoder;
+class Classifier;
 }
 
 namespace strata::training {
@@ -34,6 +35,8 @@ class Trainable {
   virtual Tensor reconstruct(const Tensor& x) = 0;
   // Whether sample() is defined (deterministic autoencoders have no prior to sample from).
   virtual bool has_prior() const { return true; }
+  // Whether reconstruct() is defined (classifiers have no decoder: the trainer writes no grids for them).
+  virtual bool has_reconstruction() const { return true; }
   // The optimiser step the next loss_terms() belongs to, for models whose objective follows a
   // schedule (KL warm-up, capacity annealing); set before every step, so resumed runs continue it.
   virtual void set_step(int64_t) {}
@@ -84,6 +87,9 @@ class Trainable {
   // The model as a member of the autoencoder family, for what only they have (a latent code to
   // traverse, the ELBO and log-likelihood of `strata eval`); null for other families.
   virtual models::Autoencoder* autoencoder() { return nullptr; }
+  // The model as a feature classifier (models/classifier/), whose penultimate layer is the feature
+  // space of `strata eval --sample-quality`; null for the generative models.
+  virtual models::Classifier* classifier() { return nullptr; }
 };
 
 inline void Trainable::set_guidance_scale(double) {
