@@ -253,6 +253,25 @@ CommandLine::CommandLine() {
   eval_cmd_->add_option("--vendi-samples", other_.vendi_samples, "--metrics vendi: samples from the prior (default 1000)");
 
   list_cmd_ = app_.add_subcommand("list", "the models and datasets strata knows");
+
+  analyze_cmd_ = app_.add_subcommand("analyze", "manifold analysis of data and of trained runs' latent codes");
+  analyze_cmd_->require_subcommand(1);
+  intrinsic_dim_cmd_ = analyze_cmd_->add_subcommand(
+      "intrinsic-dim", "intrinsic dimension (MLE, TwoNN, local PCA) from exact k-NN, overall and per class");
+  training::IntrinsicDimensionOptions& id = other_.intrinsic_dim;
+  intrinsic_dim_cmd_->add_option("--data", id.data, "dataset (default fashion-mnist: train and test, 70,000 images)");
+  intrinsic_dim_cmd_->add_option("--k", intrinsic_ks_, "neighbour counts, comma separated, each >= 2 (default 3,5,10,20)");
+  intrinsic_dim_cmd_->add_option("--method", intrinsic_methods_, "mle, twonn, lpca, comma separated (default all three)");
+  intrinsic_dim_cmd_->add_option("--run", id.run, "also the posterior means of the data under this autoencoder run");
+  intrinsic_dim_cmd_->add_option("--out", id.out, "writes OUT.csv and OUT.svg (default docs/intrinsic-dimension)");
+  intrinsic_dim_cmd_->add_option("--threads", id.threads, "CPU threads (default: all cores)");
+  intrinsic_dim_cmd_->add_option("--limit", id.limit, "only the first N points (default 0: all)");
+  intrinsic_dim_cmd_->add_option("--per-class-limit", id.per_class_limit,
+                                 "per-class estimates on the first N points of each class (default 0: all)");
+  intrinsic_dim_cmd_->add_option("--variance-fraction", id.variance_fraction,
+                                 "lpca: share of the local variance the counted components explain (default 0.95)");
+  intrinsic_dim_cmd_->add_flag_function(
+      "--no-per-class", [&id](int64_t) { id.per_class = false; }, "only the estimates on all points");
 }
 
 RunConfig CommandLine::resolve() const {
@@ -333,6 +352,26 @@ Command CommandLine::parse(int argc, const char* const* argv) {
     STRATA_CHECK(c.metric_points >= 0, "--metric-points must be 0 (the defaults) or more, got ", c.metric_points);
     STRATA_CHECK(c.metric_votes >= 0, "--metric-votes must be 0 (as --metric-points) or more, got ", c.metric_votes);
     STRATA_CHECK(c.vendi_samples >= 2, "--vendi-samples must be at least 2, got ", c.vendi_samples);
+  } else if (*analyze_cmd_) {
+    c.action = Action::AnalyzeIntrinsicDim;
+    c.intrinsic_dim.ks.clear();
+    for (double k : parse_numbers("--k", intrinsic_ks_)) {
+      STRATA_CHECK(k == std::floor(k) && k >= 2, "--k: every k must be a whole number of at least 2, got ", k);
+      c.intrinsic_dim.ks.push_back(static_cast<int64_t>(k));
+    }
+    STRATA_CHECK(!c.intrinsic_dim.ks.empty(), "--k: no k given");
+    c.intrinsic_dim.methods.clear();
+    std::stringstream in(intrinsic_methods_);
+    for (std::string m; std::getline(in, m, ',');) {
+      const auto& valid = training::intrinsic_dimension_methods();
+      STRATA_CHECK(std::find(valid.begin(), valid.end(), m) != valid.end(), "--method: unknown method \"", m,
+                   "\" (valid: ", joined(valid), ")");
+      c.intrinsic_dim.methods.push_back(m);
+    }
+    STRATA_CHECK(c.intrinsic_dim.threads >= 0, "--threads must be 0 (all cores) or more, got ", c.intrinsic_dim.threads);
+    STRATA_CHECK(c.intrinsic_dim.limit >= 0, "--limit must be 0 (all) or more, got ", c.intrinsic_dim.limit);
+    STRATA_CHECK(c.intrinsic_dim.per_class_limit >= 0, "--per-class-limit must be 0 (all) or more, got ",
+                 c.intrinsic_dim.per_class_limit);
   } else {
     c.action = Action::List;
   }

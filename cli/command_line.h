@@ -10,11 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include "training/intrinsic_dimension_report.h"
 #include "training/run_config.h"
 
 namespace strata::cli {
 
-enum class Action { Train, Resume, Sample, Eval, List };
+enum class Action { Train, Resume, Sample, Eval, List, AnalyzeIntrinsicDim };
 
 struct Command {
   Action action = Action::List;
@@ -43,6 +44,7 @@ struct Command {
   int64_t traversal_steps = 11;
   int64_t traversal_example = 0;
   bool traversal_prior_center = false;
+  training::IntrinsicDimensionOptions intrinsic_dim;  // Analyze intrinsic-dim
 };
 
 class CommandLine {
@@ -71,6 +73,9 @@ class CommandLine {
   CLI::App* sample_cmd_ = nullptr;
   CLI::App* eval_cmd_ = nullptr;
   CLI::App* list_cmd_ = nullptr;
+  CLI::App* analyze_cmd_ = nullptr;
+  CLI::App* intrinsic_dim_cmd_ = nullptr;
+  std::string intrinsic_ks_ = "3,5,10,20", intrinsic_methods_ = "mle,twonn,lpca";  // analyze intrinsic-dim, as given
   TrainFlags train_;
   Command other_;  // the sample and eval flags are bound here
   std::string metrics_;  // eval --metrics, parsed into other_.metrics

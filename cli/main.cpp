@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "cli/command_line.h"
+#include "training/intrinsic_dimension_report.h"
 #include "training/metrics_evaluation.h"
 #include "training/registry.h"
 #include "training/run_evaluation.h"
@@ -73,6 +74,9 @@ int main(int argc, char** argv) {
         for (const std::string& line : report_lines(report)) std::printf("%s\n", line.c_str());
         break;
       }
+      case cli::Action::AnalyzeIntrinsicDim:
+        intrinsic_dimension_report(c.intrinsic_dim);
+        break;
       case cli::Action::List:
         std::printf("models:\n");
         for (const auto& m : training::models()) std::printf("  %-16s %s\n", m.name.c_str(), m.description.c_str());

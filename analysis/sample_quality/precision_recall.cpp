@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "analysis/nearest_neighbors.h"
 #include "engine/autograd.h"
 #include "engine/creation.h"
 #include "engine/shape.h"
@@ -18,21 +19,6 @@ namespace {
 
 constexpr int64_t kBlockValues = int64_t{1} << 22;  // distances held at once (32 MiB of float64)
 
-// x as contiguous float64 [N, F], after checking it is a finite float matrix.
-Tensor float64_rows(const Tensor& x, const char* op, const char* what) {
-  STRATA_CHECK(x.defined(), op, ": ", what, " are undefined");
-  STRATA_CHECK(x.dim() == 2 && x.size(1) >= 1, op, ": ", what, " must be [N, F] with F >= 1, got ",
-               shape_str(x.shape()));
-  STRATA_CHECK(x.dtype() == DType::Float32 || x.dtype() == DType::Float64, op, ": ", what,
-               " must be float32 or float64, got ", dtype_name(x.dtype()));
-  Tensor out = contiguous(to_dtype(x, DType::Float64));
-  const double* p = out.data_ptr<double>();
-  for (int64_t i = 0; i < out.numel(); ++i)
-    STRATA_CHECK(std::isfinite(p[i]), op, ": ", what, " ", shape_str(x.shape()), " hold a non-finite value (",
-                 p[i], ") in row ", i / x.size(1));
-  return out;
-}
-
 void check_pair(const Tensor& a, const Tensor& b, const char* op, const char* a_name, const char* b_name) {
   STRATA_CHECK(a.size(1) == b.size(1), op, ": ", a_name, " ", shape_str(a.shape()), " and ", b_name, " ",
                shape_str(b.shape()), " have different feature counts");
@@ -44,48 +30,26 @@ void check_k(int64_t k, const Tensor& x, const char* op, const char* what) {
                " vectors, got ", shape_str(x.shape()));
 }
 
-// Calls fn(first_row, rows, d2) for blocks of rows of a (float64 [N, F]) against all of b ([M, F]),
-// d2 the rows x M squared distances, row-major, clamped at 0.
 template <class Fn>
 void for_each_distance_block(const Tensor& a, const Tensor& b, Fn&& fn) {
-  NoGradGuard no_grad;
-  const int64_t n = a.size(0), m = b.size(0);
-  const Tensor a_norms = sum(square(a), 1);
-  const Tensor b_norms = reshape(sum(square(b), 1), {1, m});
-  const Tensor bt = t(b);
-  const int64_t block = std::max<int64_t>(1, kBlockValues / std::max<int64_t>(m, 1));
-  for (int64_t start = 0; start < n; start += block) {
-    const int64_t rows = std::min(block, n - start);
-    Tensor d2 = contiguous(add(mul(matmul(narrow(a, 0, start, rows), bt), -2.0),
-                               add(reshape(narrow(a_norms, 0, start, rows), {rows, 1}), b_norms)));
-    double* p = d2.data_ptr<double>();
-    for (int64_t i = 0; i < rows * m; ++i) p[i] = std::max(p[i], 0.0);
-    fn(start, rows, static_cast<const double*>(p));
-  }
+  for_each_squared_distance_block(a, b, kBlockValues, fn);
 }
 
 // Squared r_k of every row of x (float64 [N, F]) within x, the row itself excluded by index (so a
-// duplicate of a point is a neighbour at distance 0).
+// duplicate of a point is a neighbour at distance 0). The radii are the blocks' own distances (not
+// recomputed), so a ball's radius and the distances tested against it are rounded alike.
 std::vector<double> kth_squared_radii(const Tensor& x, int64_t k) {
-  const int64_t n = x.size(0);
-  std::vector<double> radii(static_cast<size_t>(n));
-  std::vector<double> row(static_cast<size_t>(n));
-  for_each_distance_block(x, x, [&](int64_t start, int64_t rows, const double* d2) {
-    for (int64_t r = 0; r < rows; ++r) {
-      std::copy(d2 + r * n, d2 + (r + 1) * n, row.begin());
-      row[static_cast<size_t>(start + r)] = std::numeric_limits<double>::infinity();
-      std::nth_element(row.begin(), row.begin() + (k - 1), row.end());
-      radii[static_cast<size_t>(start + r)] = row[static_cast<size_t>(k - 1)];
-    }
-  });
+  const Neighbors nn = nearest_neighbors(x, k, {.block_values = kBlockValues, .exact_distances = false});
+  std::vector<double> radii(static_cast<size_t>(nn.points));
+  for (int64_t i = 0; i < nn.points; ++i) radii[static_cast<size_t>(i)] = nn.squared_distances_of(i)[k - 1];
   return radii;
 }
 
 }  // namespace
 
 Tensor pairwise_squared_distances(const Tensor& a, const Tensor& b) {
-  const Tensor a64 = float64_rows(a, "pairwise_squared_distances", "a");
-  const Tensor b64 = float64_rows(b, "pairwise_squared_distances", "b");
+  const Tensor a64 = float64_matrix(a, "pairwise_squared_distances", "a");
+  const Tensor b64 = float64_matrix(b, "pairwise_squared_distances", "b");
   check_pair(a64, b64, "pairwise_squared_distances", "a", "b");
   const int64_t m = b64.size(0);
   std::vector<double> out(static_cast<size_t>(a64.size(0) * m));
@@ -96,7 +60,7 @@ Tensor pairwise_squared_distances(const Tensor& a, const Tensor& b) {
 }
 
 std::vector<double> kth_neighbour_distances(const Tensor& x, int64_t k) {
-  const Tensor x64 = float64_rows(x, "kth_neighbour_distances", "x");
+  const Tensor x64 = float64_matrix(x, "kth_neighbour_distances", "x");
   check_k(k, x64, "kth_neighbour_distances", "x");
   std::vector<double> r = kth_squared_radii(x64, k);
   for (double& v : r) v = std::sqrt(v);
@@ -104,8 +68,8 @@ std::vector<double> kth_neighbour_distances(const Tensor& x, int64_t k) {
 }
 
 PrecisionRecall precision_recall(const Tensor& real, const Tensor& fake, int64_t k) {
-  const Tensor x = float64_rows(real, "precision_recall", "real features");
-  const Tensor y = float64_rows(fake, "precision_recall", "fake features");
+  const Tensor x = float64_matrix(real, "precision_recall", "real features");
+  const Tensor y = float64_matrix(fake, "precision_recall", "fake features");
   check_pair(x, y, "precision_recall", "real features", "fake features");
   check_k(k, x, "precision_recall", "real");
   check_k(k, y, "precision_recall", "fake");
@@ -140,8 +104,8 @@ PrecisionRecall precision_recall(const Tensor& real, const Tensor& fake, int64_t
 }
 
 DensityCoverage density_coverage(const Tensor& real, const Tensor& fake, int64_t k) {
-  const Tensor x = float64_rows(real, "density_coverage", "real features");
-  const Tensor y = float64_rows(fake, "density_coverage", "fake features");
+  const Tensor x = float64_matrix(real, "density_coverage", "real features");
+  const Tensor y = float64_matrix(fake, "density_coverage", "fake features");
   check_pair(x, y, "density_coverage", "real features", "fake features");
   check_k(k, x, "density_coverage", "real");
   STRATA_CHECK(y.size(0) >= 1, "density_coverage: needs at least one fake feature vector, got ",
