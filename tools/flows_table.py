@@ -16,7 +16,10 @@ block), batch size and learning rate equal.
           E = 18, batch 128, lr 1e-3.
 Every run is evaluated with `strata eval --nll --n N` (held-out NLL by the exact divergence and
 dopri5 at rtol = atol = 1e-5, sliced W2 over 1,000 directions and MMD^2 of N samples against N
-held-out examples, function evaluations of sampling) and pictured with `strata sample`.
+held-out examples, function evaluations of sampling) and pictured with `strata sample`; the latent
+runs' decoded samples also with `strata eval --sample-quality` (Frechet distance, precision/recall
+in the features of a Fashion-MNIST classifier trained here, runs/flows/classifier: not Inception FID),
+beside the autoencoder's own prior samples.
 A finished run (its likelihood.json present) is not trained again. --quick is a plumbing check
 (tiny budgets): its figures mean nothing. Needs only the standard library.
 """
@@ -72,6 +75,9 @@ def one_run(args, part, data, dim, epochs, batch, flags, model, seed):
     eval_cmd = [args.strata, "eval", "--run", run_dir, "--nll", "--n", str(args.eval_n), "--seed", str(seed)]
     sample_cmd = [args.strata, "sample", "--run", run_dir, "--n", "2000" if part == "2d" else "64", "--seed", str(seed)]
     figures = os.path.join(run_dir, "likelihood.json")
+    quality_cmd = None
+    if part == "latent":
+        quality_cmd = quality_command(args, run_dir, seed)
     if not os.path.exists(figures):
         if os.path.exists(run_dir):
             raise SystemExit(f"{run_dir} holds an unfinished run: remove it and start again")
@@ -81,11 +87,46 @@ def one_run(args, part, data, dim, epochs, batch, flags, model, seed):
         with open(os.path.join(run_dir, "train_wall_s.txt"), "w") as f:
             f.write(f"{wall:.1f}\n")
         run(sample_cmd, log)
+        if quality_cmd:
+            run(quality_cmd, log)
         run(eval_cmd, log)  # last: its likelihood.json marks the run finished
     with open(os.path.join(run_dir, "train_wall_s.txt")) as f:
         wall = float(f.read())
-    return {"dir": run_dir, "cmds": [train_cmd, sample_cmd, eval_cmd], "wall_s": wall, "params": params,
-            "figures": read_json(figures)}
+    result = {"dir": run_dir, "cmds": [train_cmd, sample_cmd] + ([quality_cmd] if quality_cmd else []) + [eval_cmd],
+              "wall_s": wall, "params": params, "figures": read_json(figures)}
+    if quality_cmd:
+        result["figures"].update(read_json(os.path.join(run_dir, "sample_quality.json")))
+    return result
+
+
+def classifier_run(args):
+    """The feature classifier of --sample-quality: 1 epoch, lr 3e-3 (88% test accuracy, README)."""
+    run_dir = os.path.join(args.runs, "classifier")
+    cmd = [args.strata, "train", "--model", "classifier", "--data", "fashion-mnist", "--epochs", "1", "--lr", "3e-3",
+           "--seed", "0", "--threads", str(args.threads), "--log-every", "200", "--out", run_dir]
+    if not os.path.exists(os.path.join(run_dir, "checkpoints", "best.safetensors")):
+        if os.path.exists(run_dir):
+            raise SystemExit(f"{run_dir} holds an unfinished run: remove it and start again")
+        os.makedirs(args.runs, exist_ok=True)
+        run(cmd, os.path.join(args.runs, "classifier.log"))
+    return run_dir, cmd
+
+
+def quality_command(args, run_dir, seed):
+    return [args.strata, "eval", "--run", run_dir, "--sample-quality", "--classifier", args.classifier,
+            "--n", str(args.quality_n), "--seed", str(seed)]
+
+
+def autoencoder_quality(args):
+    """The autoencoder's own prior samples, scored the same way: what the latent flow is compared with."""
+    path = os.path.join(args.autoencoder, "sample_quality.json")
+    cmd = quality_command(args, args.autoencoder, 0)
+    fresh = os.path.exists(path) and read_json(path)["n"] == args.quality_n and \
+        read_json(path)["classifier_run"] == args.classifier
+    if not fresh:
+        os.makedirs(args.runs, exist_ok=True)
+        run(cmd, os.path.join(args.runs, "autoencoder-quality.log"))
+    return cmd, read_json(path)
 
 
 def mean_std(values):
@@ -120,8 +161,23 @@ def document(args, results, doc_dir):
             lines.append(f"| {model} | {cell(runs, 'nll', 3)} | {cell(runs, 'sliced_w2', 4)} | {cell(runs, 'mmd2', 4)} | "
                          f"{cell(runs, 'nfe_sample', 0)} | {cell(runs, 'nfe_log_prob', 0)} | {minutes:.1f} min |")
         if part == "latent":
+            q = args.autoencoder_quality
             lines += ["", "Decoded samples against the autoencoder's held-out images, sliced W2 in pixel space: " +
-                      ", ".join(f"{m} {cell(r, 'decoded_sliced_w2', 4)}" for m, r in by_model.items()) + "."]
+                      ", ".join(f"{m} {cell(r, 'decoded_sliced_w2', 4)}" for m, r in by_model.items()) + ".", "",
+                      f"Decoded samples in the classifier's features ({args.quality_n:,} samples against as many "
+                      f"test images; classifier test accuracy {q['classifier_test_accuracy']:.3f}; "
+                      "not Inception FID):", "",
+                      "| samples | Frechet distance | precision | recall | density | coverage |",
+                      "| --- | --- | --- | --- | --- | --- |"]
+            for model, runs in by_model.items():
+                lines.append(f"| {model} on the codes, decoded | {cell(runs, 'frechet_distance', 2)} | "
+                             f"{cell(runs, 'precision', 3)} | {cell(runs, 'recall', 3)} | {cell(runs, 'density', 3)} | "
+                             f"{cell(runs, 'coverage', 3)} |")
+            lines.append(f"| the VAE's own prior samples | {q['frechet_distance']:.2f} | {q['precision']:.3f} | "
+                         f"{q['recall']:.3f} | {q['density']:.3f} | {q['coverage']:.3f} |")
+            ref = q["reference"]
+            lines.append(f"| training images (reference) | {ref['frechet_distance']:.2f} | {ref['precision']:.3f} | "
+                         f"{ref['recall']:.3f} | {ref['density']:.3f} | {ref['coverage']:.3f} |")
         lines.append("")
         os.makedirs(os.path.join(doc_dir, "flows"), exist_ok=True)
         for model, runs in by_model.items():
@@ -129,6 +185,8 @@ def document(args, results, doc_dir):
             shutil.copyfile(os.path.join(runs[0]["dir"], "samples", "sample.png"), target)
             lines += [f"{model}, seed {args.seeds.split(',')[0]}: ![{model}](flows/{os.path.basename(target)})", ""]
     lines += ["## Commands", "", "```sh"]
+    if "latent" in args.parts:
+        lines += [" ".join(["strata"] + args.classifier_cmd[1:]), " ".join(["strata"] + args.autoencoder_quality_cmd[1:])]
     for by_model in results.values():
         for runs in by_model.values():
             for r in runs:
@@ -148,12 +206,16 @@ def main():
     parser.add_argument("--epochs-2d", type=int, default=36)
     parser.add_argument("--epochs-latent", type=int, default=18)
     parser.add_argument("--eval-n", type=int, default=2000)
+    parser.add_argument("--quality-n", type=int, default=5000)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
-        args.epochs_2d, args.epochs_latent, args.eval_n, args.seeds = 9, 9, 200, "0"
+        args.epochs_2d, args.epochs_latent, args.eval_n, args.seeds, args.quality_n = 9, 9, 200, "0", 500
         args.runs += "-quick"
     doc_dir = args.runs if args.quick else "docs"
+    if "latent" in args.parts:
+        args.classifier, args.classifier_cmd = classifier_run(args)
+        args.autoencoder_quality_cmd, args.autoencoder_quality = autoencoder_quality(args)
     results = {}
     for exp in experiments(args):
         results[tuple(exp[:5]) + (tuple(exp[5]),)] = {

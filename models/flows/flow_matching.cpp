@@ -124,6 +124,14 @@ Tensor FlowMatching::from_noise(const Tensor& z) {
   return r.x;
 }
 
+FlowSample FlowMatching::from_noise_with_log_prob(const Tensor& z, Generator* gen) {
+  check_points(z, "from_noise_with_log_prob");
+  const TransportResult r =
+      transport_with_divergence(*velocity_, z, 0.0, 1.0, solver().ode, solver().divergence, gen);
+  last_function_evaluations_ = r.function_evaluations;
+  return {r.x, sub(standard_normal_log_density(z), r.divergence_integral)};
+}
+
 Tensor FlowMatching::log_prob(const Tensor& x, Generator* gen) {
   check_points(x, "log_prob");
   const TransportResult r =

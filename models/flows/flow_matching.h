@@ -44,6 +44,7 @@ class FlowMatching final : public FlowModel {
   Tensor to_noise(const Tensor& x) override;    // t: 1 -> 0
   Tensor from_noise(const Tensor& z) override;  // t: 0 -> 1
   Tensor log_prob(const Tensor& x, Generator* gen = nullptr) override;
+  FlowSample from_noise_with_log_prob(const Tensor& z, Generator* gen) override;
 
   // Classifier-free guidance (conditional velocity fields only). labels: int64 [N] in 0..num_classes().
   int64_t num_classes() const { return velocity_->num_classes(); }

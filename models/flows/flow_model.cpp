@@ -20,6 +20,11 @@ Tensor FlowModel::sample(int64_t n, Generator* gen) {
   return from_noise(randn({n, dim_}, {parameter_dtype()}, gen));
 }
 
+FlowSample FlowModel::sample_with_log_prob(int64_t n, Generator* gen) {
+  STRATA_CHECK(n >= 1, name_, ".sample_with_log_prob: n must be at least 1, got ", n);
+  return from_noise_with_log_prob(randn({n, dim_}, {parameter_dtype()}, gen), gen);
+}
+
 DType FlowModel::parameter_dtype() const {
   const std::vector<Tensor> params = parameters();
   return params.empty() ? DType::Float32 : params[0].dtype();

@@ -24,6 +24,12 @@ struct FlowSolverOptions {
   DivergenceMethod divergence = DivergenceMethod::Auto;
 };
 
+// Samples with their log-density log p(x) [N] in nats, from one solve (sample_with_log_prob).
+struct FlowSample {
+  Tensor x;
+  Tensor log_prob;
+};
+
 class FlowModel : public nn::Module {
  public:
   FlowModel(std::string name, int64_t dim, FlowSolverOptions solver);
@@ -38,6 +44,12 @@ class FlowModel : public nn::Module {
   virtual Tensor from_noise(const Tensor& z) = 0;
   // log p(x) per row of x [N, D], in nats; `gen` draws Hutchinson probes when they are used.
   virtual Tensor log_prob(const Tensor& x, Generator* gen = nullptr) = 0;
+  // n samples and their log p(x), integrated along the generating path itself (the augmented ODE
+  // of continuous_flow.h run from the base towards the data: log p(x(t1)) = log p(x(t0)) -
+  // int_{t0}^{t1} div v dt), so the likelihood of a sample costs no second solve; it agrees with
+  // log_prob(x) up to the solver's error. `gen` draws z, then any Hutchinson probes.
+  FlowSample sample_with_log_prob(int64_t n, Generator* gen = nullptr);
+  virtual FlowSample from_noise_with_log_prob(const Tensor& z, Generator* gen) = 0;
 
   // Staged training; one stage by default.
   virtual int64_t stage_of_epoch(int64_t /*epoch*/) const { return 0; }

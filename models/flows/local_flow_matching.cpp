@@ -84,6 +84,21 @@ Tensor LocalFlowMatching::pull_back(const Tensor& z, int64_t first, int64_t last
   return through_blocks(z, first, last, false);
 }
 
+FlowSample LocalFlowMatching::from_noise_with_log_prob(const Tensor& z, Generator* gen) {
+  check_points(z, "from_noise_with_log_prob");
+  // Blocks last to first, each backward in time (t: 1 -> 0), the density carried along.
+  Tensor point = z, log_density = standard_normal_log_density(z);
+  int64_t evaluations = 0;
+  for (auto b = blocks_.rbegin(); b != blocks_.rend(); ++b) {
+    const TransportResult r = transport_with_divergence(**b, point, 1.0, 0.0, solver().ode, solver().divergence, gen);
+    point = r.x;
+    log_density = sub(log_density, r.divergence_integral);
+    evaluations += r.function_evaluations;
+  }
+  last_function_evaluations_ = evaluations;
+  return {point, log_density};
+}
+
 Tensor LocalFlowMatching::log_prob(const Tensor& x, Generator* gen) {
   check_points(x, "log_prob");
   Tensor point = x, total = zeros({x.size(0)}, {x.dtype(), x.device()});

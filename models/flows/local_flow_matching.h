@@ -45,6 +45,7 @@ class LocalFlowMatching final : public FlowModel {
   Tensor to_noise(const Tensor& x) override { return push_forward(x, 0, num_blocks()); }
   Tensor from_noise(const Tensor& z) override { return pull_back(z, 0, num_blocks()); }
   Tensor log_prob(const Tensor& x, Generator* gen = nullptr) override;
+  FlowSample from_noise_with_log_prob(const Tensor& z, Generator* gen) override;
 
   int64_t stage_of_epoch(int64_t epoch) const override;
   void set_stage(int64_t stage, bool starting) override;
