@@ -30,6 +30,11 @@ COLUMNS = [("MIG", "mig", "score"), ("SAP", "sap", "score"), ("DCI-D", "dci", "d
            ("FactorVAE score", "factorvae", "score"), ("Vendi", "vendi", "score")]
 
 
+def finished(args, model, seed):
+    run_dir = os.path.join(args.runs, f"{model}-seed{seed}")
+    return all(os.path.exists(os.path.join(run_dir, f)) for f in ("eval.json", "metrics.json", "train_wall_s.txt"))
+
+
 def one_run(args, model, seed):
     run_dir = os.path.join(args.runs, f"{model}-seed{seed}")
     train_cmd = [args.strata, "train", "--model", model, "--data", args.data, "--arch", "conv4", "--latent", "10",
@@ -82,8 +87,8 @@ def document(args, results, doc_dir):
         + "; Vendi of 1,000 prior samples, cosine similarity of pixels; reconstruction = held-out",
         "Bernoulli negative log-likelihood of the posterior-mean reconstruction (nats per image, 5,000 held-out images).",
         "",
-        "| model | " + " | ".join(c[0] for c in COLUMNS) + " | reconstruction | train time per seed |",
-        "| --- | " + " | ".join("---" for _ in COLUMNS) + " | --- | --- |",
+        "| model | seeds | " + " | ".join(c[0] for c in COLUMNS) + " | reconstruction | train time per seed |",
+        "| --- | --- | " + " | ".join("---" for _ in COLUMNS) + " | --- | --- |",
     ]
     for model, runs in results.items():
         cells = []
@@ -94,7 +99,8 @@ def document(args, results, doc_dir):
         cells.append(f"{m:.1f} ± {s:.1f}")
         minutes = sum(r["wall_s"] for r in runs) / len(runs) / 60
         cells.append(f"{minutes:.0f} min")
-        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+        seeds_done = ",".join(os.path.basename(r["dir"]).rsplit("seed", 1)[1] for r in runs)
+        lines.append(f"| {model} | {seeds_done} | " + " | ".join(cells) + " |")
     lines += ["", "Mean ± standard deviation over the seeds.", "", "## Latent traversals (best seed by DCI-D)", ""]
     os.makedirs(os.path.join(doc_dir, "disentanglement"), exist_ok=True)
     for model, runs in results.items():
@@ -124,6 +130,8 @@ def main():
     parser.add_argument("--metric-points", type=int, default=0, help="0: the metrics' defaults (10,000 / 5,000)")
     parser.add_argument("--metric-votes", type=int, default=1000, help="FactorVAE score votes (evaluation: half)")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--document-only", action="store_true",
+                        help="train nothing: document the finished runs among --models x --seeds")
     args = parser.parse_args()
     if args.quick:
         args.limit_train, args.metric_points, args.metric_votes = 256, 100, 20
@@ -131,7 +139,12 @@ def main():
     # A --quick check writes beside its runs, never into docs/.
     doc_dir = args.runs if args.quick else "docs"
     out = os.path.join(doc_dir, f"disentanglement-{args.data}.md")
-    results = {m: [one_run(args, m, int(s)) for s in args.seeds.split(",")] for m in args.models.split(",")}
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if args.document_only:
+        results = {m: [one_run(args, m, s) for s in seeds if finished(args, m, s)] for m in args.models.split(",")}
+        results = {m: runs for m, runs in results.items() if runs}
+    else:
+        results = {m: [one_run(args, m, s) for s in seeds] for m in args.models.split(",")}
     with open(out, "w") as f:
         f.write(document(args, results, doc_dir))
     print(f"wrote {out}")
