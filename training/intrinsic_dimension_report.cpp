@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include "analysis/intrinsic_dimension.h"
@@ -213,16 +214,20 @@ IntrinsicDimensionReport intrinsic_dimension_report(const IntrinsicDimensionOpti
   log << "analyze intrinsic-dim: " << o.data << ", " << p.x.size(0) << " points of " << p.x.size(1)
       << " values, threads " << get_num_threads() << std::endl;
 
+  // The autoencoder run is loaded and checked before any of the work.
+  std::unique_ptr<LatentCodes> codes;
+  if (!o.run.empty()) {
+    codes = std::make_unique<LatentCodes>(o.run);
+    const std::string& run_data = codes->autoencoder_run().config.data;
+    STRATA_CHECK(run_data == o.data, "analyze intrinsic-dim: --run ", o.run, " was trained on ", run_data,
+                 ", not on --data ", o.data);
+  }
   IntrinsicDimensionReport report;
   Analysis analysis(o, log);
   analysis.estimate_space("data", p.x, p.labels, report.rows);
-  if (!o.run.empty()) {
-    const LatentCodes codes(o.run);
-    const std::string& run_data = codes.autoencoder_run().config.data;
-    STRATA_CHECK(run_data == o.data, "analyze intrinsic-dim: --run ", o.run, " was trained on ", run_data,
-                 ", not on --data ", o.data);
+  if (codes) {
     const auto te = Clock::now();
-    const Tensor z = contiguous(codes.encode(p.x));
+    const Tensor z = contiguous(codes->encode(p.x));
     log << "encoded " << z.size(0) << " points to " << z.size(1) << "-dimensional codes with " << o.run
         << " in " << fixed(seconds_since(te), 1) << " s" << std::endl;
     analysis.estimate_space("latent", z, p.labels, report.rows);
