@@ -94,7 +94,7 @@ TEST_CASE("a latent flow trains on the autoencoder's posterior means and decodes
   REQUIRE(figures["decoded_sliced_w2"] > 0);
 }
 
-TEST_CASE("--latent-of refuses what it cannot train on, naming it", "[two-step]") {
+TEST_CASE("a latent flow refuses what it cannot train on, naming it", "[two-step]") {
   const TwoStepRuns runs = train_two_step("errors");
   RunConfig c = runs.flow;
   c.model = "vae";
