@@ -87,9 +87,9 @@ def one_run(args, part, data, dim, epochs, batch, flags, model, seed):
         with open(os.path.join(run_dir, "train_wall_s.txt"), "w") as f:
             f.write(f"{wall:.1f}\n")
         run(sample_cmd, log)
-        if quality_cmd:
-            run(quality_cmd, log)
-        run(eval_cmd, log)  # last: its likelihood.json marks the run finished
+        run(eval_cmd, log)  # its likelihood.json marks the run trained and evaluated
+    if quality_cmd and not os.path.exists(os.path.join(run_dir, "sample_quality.json")):
+        run(quality_cmd, os.path.join(args.runs, os.path.basename(run_dir) + ".log"))
     with open(os.path.join(run_dir, "train_wall_s.txt")) as f:
         wall = float(f.read())
     result = {"dir": run_dir, "cmds": [train_cmd, sample_cmd] + ([quality_cmd] if quality_cmd else []) + [eval_cmd],
