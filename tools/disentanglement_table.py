@@ -18,12 +18,11 @@ stopped and started. --quick is a plumbing check in minutes (tiny subset and met
 figures mean nothing. Needs only the standard library; the build and the tests do not use it.
 """
 import argparse
-import math
 import os
 import shutil
 import sys
 
-from strata_runs import read_json, run
+from strata_runs import command_block, mean_std, read_json, run
 
 # In the order of the datasets' factor codes (engine/data/dsprites.h, shapes3d.h).
 FACTORS = {"dsprites": ["shape", "scale", "orientation", "x", "y"],
@@ -63,12 +62,6 @@ def one_run(args, model, seed):
     return {"dir": run_dir, "cmds": [train_cmd, eval_cmd, metrics_cmd], "wall_s": wall,
             "eval": read_json(os.path.join(run_dir, "eval.json")),
             "metrics": read_json(os.path.join(run_dir, "metrics.json"))["metrics"]}
-
-
-def mean_std(values):
-    m = sum(values) / len(values)
-    s = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return m, s
 
 
 def document(args, results, doc_dir):
@@ -128,11 +121,7 @@ def document(args, results, doc_dir):
         shutil.copyfile(os.path.join(best["dir"], "traversals", grids[-1]), target)
         lines += [f"**{model}** ({os.path.basename(best['dir'])}): each row one latent dimension swept over [-3, 3]",
                   "", f"![{model}](disentanglement/{os.path.basename(target)})", ""]
-    lines += ["## Commands", "", "```sh"]
-    for runs in results.values():
-        for r in runs:
-            lines += [" ".join(["strata"] + c[1:]) for c in r["cmds"]]
-    lines += ["```", ""]
+    lines += command_block([c for runs in results.values() for r in runs for c in r["cmds"]])
     return "\n".join(lines)
 
 

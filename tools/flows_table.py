@@ -24,12 +24,11 @@ A finished run (its likelihood.json present) is not trained again. --quick is a 
 (tiny budgets): its figures mean nothing. Needs only the standard library.
 """
 import argparse
-import math
 import os
 import shutil
 import sys
 
-from strata_runs import read_json, run
+from strata_runs import command_block, mean_std, read_json, run
 
 BLOCKS = 9  # the notes' 8 OU steps and the free block
 
@@ -129,12 +128,6 @@ def autoencoder_quality(args):
     return cmd, read_json(path)
 
 
-def mean_std(values):
-    m = sum(values) / len(values)
-    s = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return m, s
-
-
 def cell(runs, key, digits):
     m, s = mean_std([r["figures"][key] for r in runs])
     return f"{m:.{digits}f} ± {s:.{digits}f}"
@@ -184,14 +177,9 @@ def document(args, results, doc_dir):
             target = os.path.join(doc_dir, "flows", f"{os.path.basename(runs[0]['dir']).rsplit('-seed', 1)[0]}.png")
             shutil.copyfile(os.path.join(runs[0]["dir"], "samples", "sample.png"), target)
             lines += [f"{model}, seed {args.seeds.split(',')[0]}: ![{model}](flows/{os.path.basename(target)})", ""]
-    lines += ["## Commands", "", "```sh"]
-    if "latent" in args.parts:
-        lines += [" ".join(["strata"] + args.classifier_cmd[1:]), " ".join(["strata"] + args.autoencoder_quality_cmd[1:])]
-    for by_model in results.values():
-        for runs in by_model.values():
-            for r in runs:
-                lines += [" ".join(["strata"] + c[1:]) for c in r["cmds"]]
-    lines += ["```", ""]
+    cmds = [args.classifier_cmd, args.autoencoder_quality_cmd] if "latent" in args.parts else []
+    cmds += [c for by_model in results.values() for runs in by_model.values() for r in runs for c in r["cmds"]]
+    lines += command_block(cmds)
     return "\n".join(lines)
 
 
