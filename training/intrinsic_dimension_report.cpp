@@ -148,10 +148,7 @@ void write_csv(const std::string& path, const std::vector<IntrinsicDimensionRow>
     s << r.space << "," << r.method << "," << r.k << "," << r.subset << "," << r.points << "," << r.skipped
       << "," << buf << "\n";
   }
-  const std::string text = s.str();
-  io::AtomicFileWriter out(path);
-  out.write(text.data(), text.size());
-  out.commit();
+  io::write_file_atomically(path, s.str());
 }
 
 void write_figure(const std::string& path, const std::string& title,

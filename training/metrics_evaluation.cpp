@@ -155,10 +155,7 @@ MetricsReport evaluate_run_metrics(const std::string& run_dir, const MetricsOpti
                                       {"seed", options.seed},
                                       {"metrics", report.metrics},
                                       {"codes", "posterior means (the code for deterministic encoders)"}};
-  const std::string text = out.dump(2) + "\n";
-  io::AtomicFileWriter file(fs::path(run_dir) / "metrics.json");
-  file.write(text.data(), text.size());
-  file.commit();
+  io::write_file_atomically(fs::path(run_dir) / "metrics.json", out.dump(2) + "\n");
   return report;
 }
 

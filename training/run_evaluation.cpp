@@ -55,10 +55,7 @@ EvalReport evaluate_run_report(const std::string& run_dir, const EvalOptions& op
   report.scores = analysis::evaluate_autoencoder(
       *ae, x, {.importance_samples = options.importance_samples, .seed = evaluation_seed(r.config), .labels = labels});
 
-  io::AtomicFileWriter out(fs::path(run_dir) / "eval.json");
-  const std::string text = to_json(report).dump(2) + "\n";
-  out.write(text.data(), text.size());
-  out.commit();
+  io::write_file_atomically(fs::path(run_dir) / "eval.json", to_json(report).dump(2) + "\n");
   return report;
 }
 

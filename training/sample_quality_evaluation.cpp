@@ -180,10 +180,7 @@ SampleQualityReport evaluate_sample_quality(const std::string& run_dir, const Sa
   j["sample_seconds"] = sample_seconds;
   j["seconds"] = seconds_since(t0);
 
-  const std::string text = j.dump(2) + "\n";
-  io::AtomicFileWriter file(fs::path(run_dir) / "sample_quality.json");
-  file.write(text.data(), text.size());
-  file.commit();
+  io::write_file_atomically(fs::path(run_dir) / "sample_quality.json", j.dump(2) + "\n");
   return report;
 }
 

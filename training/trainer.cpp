@@ -91,12 +91,6 @@ void build(Run& run, const RunConfig& config, const fs::path& dir, int threads) 
   run.noise = Generator(noise_seed(config));
 }
 
-void write_text_atomically(const fs::path& path, const std::string& text) {
-  io::AtomicFileWriter out(path);
-  out.write(text.data(), text.size());
-  out.commit();
-}
-
 Metadata run_metadata(const Run& run, double wall_time) {
   return {{"epoch", std::to_string(run.epoch)},
           {"step_in_epoch", std::to_string(run.step_in_epoch)},
@@ -397,7 +391,7 @@ TrainResult train_run(const RunConfig& config, const TrainOptions& options) {
   Run run;
   build(run, config, dir, options.threads);
   for (const char* sub : {"checkpoints", "samples", "reconstructions"}) fs::create_directories(dir / sub);
-  write_text_atomically(dir / "config.json", to_json(config).dump(2) + "\n");
+  io::write_file_atomically(dir / "config.json", to_json(config).dump(2) + "\n");
   return train_loop(run, options, false);
 }
 
@@ -408,7 +402,7 @@ TrainResult resume_run(const std::string& run_dir, std::optional<int64_t> epochs
   RunConfig config = load_config((dir / "config.json").string());
   if (epochs) {
     config.epochs = *epochs;
-    write_text_atomically(dir / "config.json", to_json(config).dump(2) + "\n");
+    io::write_file_atomically(dir / "config.json", to_json(config).dump(2) + "\n");
   }
   Run run;
   build(run, config, dir, options.threads);
@@ -519,7 +513,7 @@ std::vector<std::pair<std::string, double>> evaluate_run_likelihood(const std::s
   report["dequantization"] = levels > 0 ? detail::concat("uniform, ", levels, " levels: log p(x) = log p(y) - D log ", levels,
                                                          ", a one-draw estimate of a lower bound on the discrete log-likelihood")
                                         : std::string("none: a density of the data as given");
-  write_text_atomically(fs::path(run_dir) / "likelihood.json", report.dump(2) + "\n");
+  io::write_file_atomically(fs::path(run_dir) / "likelihood.json", report.dump(2) + "\n");
   return out;
 }
 

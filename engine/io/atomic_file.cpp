@@ -81,4 +81,10 @@ void AtomicFileWriter::commit() {
                "' failed: ", errno_text(err));
 }
 
+void write_file_atomically(const std::filesystem::path& target, const std::string& text) {
+  AtomicFileWriter out(target);
+  out.write(text.data(), text.size());
+  out.commit();
+}
+
 }  // namespace strata::io

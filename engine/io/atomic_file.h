@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <string>
 
 namespace strata::io {
 
@@ -38,5 +39,8 @@ class AtomicFileWriter {
   int fd_ = -1;
   bool committed_ = false;
 };
+
+// The whole of `text` as the new content of `target`, through an AtomicFileWriter.
+void write_file_atomically(const std::filesystem::path& target, const std::string& text);
 
 }  // namespace strata::io
