@@ -129,4 +129,39 @@ std::vector<double> singular_values(const std::vector<double>& a, int64_t rows, 
   return s;
 }
 
+namespace {
+
+// V diag(f(lambda)) V^T for a symmetric positive-definite `a`.
+std::vector<double> spd_function(const std::vector<double>& a, int64_t n, double (*f)(double), const char* what) {
+  check_square(a, n, what);
+  std::vector<double> v = a;
+  const std::vector<double> w = run_dsyevd(v, n, 'V', what);
+  std::vector<double> fw(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const double l = w[static_cast<size_t>(i)];
+    STRATA_CHECK(l > 0, what, ": the ", n, " x ", n, " matrix is not positive definite (eigenvalue ", l, ")");
+    fw[static_cast<size_t>(i)] = f(l);
+  }
+  std::vector<double> out(static_cast<size_t>(n * n), 0.0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = r; c < n; ++c) {
+      double s = 0;
+      for (int64_t i = 0; i < n; ++i)
+        s += v[static_cast<size_t>(r * n + i)] * fw[static_cast<size_t>(i)] * v[static_cast<size_t>(c * n + i)];
+      out[static_cast<size_t>(r * n + c)] = s;
+      out[static_cast<size_t>(c * n + r)] = s;
+    }
+  return out;
+}
+
+}  // namespace
+
+std::vector<double> spd_log(const std::vector<double>& a, int64_t n) {
+  return spd_function(a, n, [](double l) { return std::log(l); }, "spd_log");
+}
+
+std::vector<double> spd_inverse_sqrt(const std::vector<double>& a, int64_t n) {
+  return spd_function(a, n, [](double l) { return 1.0 / std::sqrt(l); }, "spd_inverse_sqrt");
+}
+
 }  // namespace strata::analysis

@@ -35,5 +35,10 @@ std::vector<double> symmetric_psd_sqrt(const std::vector<double>& a, int64_t n);
 // Singular values of the rows x cols row-major matrix `a`, descending (LAPACKE_dgesdd, no vectors).
 // Errors: a.size() != rows * cols, non-finite values, LAPACK failing to converge.
 std::vector<double> singular_values(const std::vector<double>& a, int64_t rows, int64_t cols);
+// The matrix logarithm V diag(log lambda) V^T of the symmetric positive-definite n x n matrix `a`
+// (the log-Euclidean metric needs it); an eigenvalue <= 0 is an error naming it.
+std::vector<double> spd_log(const std::vector<double>& a, int64_t n);
+// V diag(lambda^-1/2) V^T of the symmetric positive-definite `a` (the affine-invariant metric's whitening).
+std::vector<double> spd_inverse_sqrt(const std::vector<double>& a, int64_t n);
 
 }  // namespace strata::analysis

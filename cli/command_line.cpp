@@ -256,6 +256,29 @@ CommandLine::CommandLine() {
 
   analyze_cmd_ = app_.add_subcommand("analyze", "manifold analysis of data and of trained runs' latent codes");
   analyze_cmd_->require_subcommand(1);
+  latent_geometry_cmd_ = analyze_cmd_->add_subcommand(
+      "latent-geometry", "CAE, DAE and VAE latent tensors under input noise: mode-unfolding Gram ranks, "
+                         "log-Euclidean/Grassmann distances, kernel-PCA subspace angles; CSV and PNG");
+  training::LatentGeometryOptions& lg = other_.latent_geometry;
+  CLI::App& lc = *latent_geometry_cmd_;
+  lc.add_option("--models", geometry_models_, "models, comma separated: cae, dae, vae (default all three)");
+  lc.add_option("--epochs", lg.epochs, "training epochs per model (default 2)");
+  lc.add_option("--limit-train", lg.limit_train, "train on the first N training images (default 0: all 60000)");
+  lc.add_option("--batch-size", lg.batch_size, "minibatch size (default 128)");
+  lc.add_option("--lr", lg.lr, "Adam learning rate (default 1e-3)");
+  lc.add_option("--latent-channels", lg.latent_channels, "latent channels Cz of the Cz x 7 x 7 latent (default 16)");
+  lc.add_flag_function("--no-code-relu", [&lg](int64_t) { lg.code_relu = false; }, "CAE/DAE: no ReLU on the code");
+  lc.add_option("--dae-sigma", lg.dae_sigma, "DAE training noise standard deviation (default 0.3)");
+  lc.add_option("--images", lg.images, "test images analysed, drawn with the seed (default 200)");
+  lc.add_option("--sigmas", geometry_sigmas_, "noise levels, comma separated, the first 0 (default 0,0.05,...,0.5)");
+  lc.add_option("--rank-rtol", lg.rank_rtol, "numerical rank: singular values above rtol * the largest (default 1e-5)");
+  lc.add_option("--effective-rtol", lg.effective_rtol, "the looser rank tolerance reported beside it (default 1e-2)");
+  lc.add_option("--components", lg.components, "kernel-PCA components per noise level (default 5)");
+  lc.add_option("--seed", lg.seed, "seed of the initialisations, the images and the noise (default 0)");
+  lc.add_option("--runs", lg.runs, "folder of the trained weights (default runs/latent-geometry)");
+  lc.add_flag("--reuse", lg.reuse, "load RUNS/MODEL.safetensors when trained with the same settings");
+  lc.add_option("--out", lg.out, "writes OUT-*.csv and OUT-*.png (default docs/latent-geometry)");
+  lc.add_option("--threads", lg.threads, "CPU threads (default: all cores)");
   intrinsic_dim_cmd_ = analyze_cmd_->add_subcommand(
       "intrinsic-dim", "intrinsic dimension (MLE, TwoNN, local PCA) from exact k-NN, overall and per class");
   training::IntrinsicDimensionOptions& id = other_.intrinsic_dim;
@@ -335,6 +358,18 @@ Command CommandLine::parse(int argc, const char* const* argv) {
     if (!traversal_dims_.empty()) c.traversal_dims = parse_dims(traversal_dims_);
     STRATA_CHECK(c.traversal_steps >= 2 && c.traversal_steps <= 101, "--steps must be in 2..101, got ", c.traversal_steps);
     STRATA_CHECK(c.traversal_example >= 0, "--example must be 0 or more, got ", c.traversal_example);
+  } else if (*latent_geometry_cmd_) {
+    c.action = Action::AnalyzeLatentGeometry;
+    c.latent_geometry.models.clear();
+    std::stringstream in(geometry_models_);
+    for (std::string m; std::getline(in, m, ',');) {
+      STRATA_CHECK(m == "cae" || m == "dae" || m == "vae", "--models: unknown model \"", m, "\" (valid: cae, dae, vae)");
+      c.latent_geometry.models.push_back(m);
+    }
+    STRATA_CHECK(!c.latent_geometry.models.empty(), "--models: no model given");
+    c.latent_geometry.sigmas = parse_numbers("--sigmas", geometry_sigmas_);
+    STRATA_CHECK(c.latent_geometry.threads >= 0, "--threads must be 0 (all cores) or more, got ",
+                 c.latent_geometry.threads);
   } else if (*eval_cmd_) {
     c.action = Action::Eval;
     STRATA_CHECK(c.eval_samples >= 1, "--eval-samples must be at least 1, got ", c.eval_samples);

@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "training/intrinsic_dimension_report.h"
+#include "training/latent_geometry_report.h"
 #include "training/run_config.h"
 
 namespace strata::cli {
 
-enum class Action { Train, Resume, Sample, Eval, List, AnalyzeIntrinsicDim };
+enum class Action { Train, Resume, Sample, Eval, List, AnalyzeIntrinsicDim, AnalyzeLatentGeometry };
 
 struct Command {
   Action action = Action::List;
@@ -45,6 +46,7 @@ struct Command {
   int64_t traversal_example = 0;
   bool traversal_prior_center = false;
   training::IntrinsicDimensionOptions intrinsic_dim;  // Analyze intrinsic-dim
+  training::LatentGeometryOptions latent_geometry;    // Analyze latent-geometry
 };
 
 class CommandLine {
@@ -76,6 +78,8 @@ class CommandLine {
   CLI::App* analyze_cmd_ = nullptr;
   CLI::App* intrinsic_dim_cmd_ = nullptr;
   std::string intrinsic_ks_ = "3,5,10,20", intrinsic_methods_ = "mle,twonn,lpca";  // analyze intrinsic-dim, as given
+  CLI::App* latent_geometry_cmd_ = nullptr;
+  std::string geometry_models_ = "cae,dae,vae", geometry_sigmas_ = "0,0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5";
   TrainFlags train_;
   Command other_;  // the sample and eval flags are bound here
   std::string metrics_;  // eval --metrics, parsed into other_.metrics

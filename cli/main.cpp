@@ -5,6 +5,7 @@
 
 #include "cli/command_line.h"
 #include "training/intrinsic_dimension_report.h"
+#include "training/latent_geometry_report.h"
 #include "training/metrics_evaluation.h"
 #include "training/registry.h"
 #include "training/run_evaluation.h"
@@ -74,6 +75,9 @@ int main(int argc, char** argv) {
         for (const std::string& line : report_lines(report)) std::printf("%s\n", line.c_str());
         break;
       }
+      case cli::Action::AnalyzeLatentGeometry:
+        latent_geometry_report(c.latent_geometry);
+        break;
       case cli::Action::AnalyzeIntrinsicDim:
         intrinsic_dimension_report(c.intrinsic_dim);
         break;
