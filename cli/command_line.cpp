@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <sstream>
+#include <type_traits>
 
 #include "core/error.h"
 #include "training/metrics_evaluation.h"
@@ -295,6 +296,56 @@ CommandLine::CommandLine() {
                                  "lpca: share of the local variance the counted components explain (default 0.95)");
   intrinsic_dim_cmd_->add_flag_function(
       "--no-per-class", [&id](int64_t) { id.per_class = false; }, "only the estimates on all points");
+
+  generalization_cmd_ = analyze_cmd_->add_subcommand(
+      "generalization", "VAE generalization on a Fashion-MNIST subset: normal, flow-sample and shift-augmented "
+                        "training; ELBO/IWAE/amortization gaps; a width sweep");
+  training::GeneralizationOptions& g = other_.generalization;
+  CLI::App& gc = *generalization_cmd_;
+  // --quick: a tiny study for tests; flags given with it still win (quick_ holds the unset ones' values).
+  auto gopt = [&](const char* flag, auto& target, auto quick, const std::string& help) {
+    CLI::Option* option = gc.add_option(flag, target, help);
+    if constexpr (std::is_same_v<std::decay_t<decltype(target)>, std::vector<int64_t>> ||
+                  std::is_same_v<std::decay_t<decltype(target)>, std::vector<std::string>>)
+      option->delimiter(',');
+    generalization_quick_.push_back({option, [&target, quick] { target = quick; }});
+  };
+  using W = std::vector<int64_t>;
+  gopt("--subset", g.subset, int64_t{200}, "training images, the first N of the training split (default 3000)");
+  gopt("--test", g.test, int64_t{100}, "test images, the first N of the test split (default 2000)");
+  gopt("--epochs", g.epochs, int64_t{2}, "VAE epochs per regime (default 80)");
+  gopt("--batch-size", g.batch_size, int64_t{64}, "VAE and flow minibatch size (default 128)");
+  gopt("--lr", g.lr, 1e-3, "VAE Adam learning rate (default 1e-3)");
+  gopt("--latent", g.latent, int64_t{8}, "VAE latent dimensions (default 32)");
+  gopt("--hidden", g.hidden, W{64, 32}, "VAE hidden widths, encoder order (default 512,256)");
+  gopt("--generator-latent", g.generator_latent, int64_t{4},
+       "latent size of the generator's VAE, whose codes flow matching models (default 16)");
+  gopt("--generator-epochs", g.generator_epochs, int64_t{1}, "epochs of the generator's VAE on the subset (default 50)");
+  gopt("--flow-hidden", g.flow_hidden, W{32}, "flow-matching velocity MLP widths (default 256,256,256)");
+  gopt("--flow-epochs", g.flow_epochs, int64_t{2}, "flow-matching epochs on the generator's codes (default 200)");
+  gopt("--flow-lr", g.flow_lr, 1e-3, "flow-matching Adam learning rate (default 1e-3)");
+  gopt("--flow-solver-steps", g.flow_solver_steps, int64_t{2}, "Heun steps per sample (default 5)");
+  gopt("--synthetic-epochs", g.synthetic_epochs, int64_t{0},
+       "epochs' worth of distinct flow samples, cycled after (default 0: --epochs, fresh samples every epoch)");
+  gopt("--max-shift", g.max_shift, int64_t{2}, "augmentation: random shifts of up to this many pixels (default 2)");
+  gopt("--eval-points", g.eval_points, int64_t{50}, "final ELBO and IWAE on this many train and test images (default 1000)");
+  gopt("--iw-samples", g.importance_samples, int64_t{10}, "IWAE importance samples K (default 500)");
+  gopt("--amortization-points", g.amortization_points, int64_t{20},
+       "train and test images whose Gaussian posteriors are optimised (default 500)");
+  gopt("--amortization-steps", g.amortization_steps, int64_t{5}, "Adam steps per posterior (default 300)");
+  gopt("--amortization-lr", g.amortization_lr, 1e-2, "Adam learning rate of (mu, log sigma) (default 1e-2)");
+  gopt("--sweep-epochs", g.sweep_epochs, int64_t{1}, "epochs per width-sweep model (default 40)");
+  gopt("--sweep-inner", g.sweep_inner, W{8, 16}, "inner (next to the latent) widths of the sweep (default 16,64,256,1024)");
+  gopt("--sweep-outer", g.sweep_outer, W{16, 32}, "outer widths of the sweep (default 128,512,2048)");
+  gopt("--sweep-outer-fixed", g.sweep_outer_fixed, int64_t{32}, "outer width while the inner one grows (default 512)");
+  gopt("--sweep-inner-fixed", g.sweep_inner_fixed, int64_t{16}, "inner width while the outer one grows (default 64)");
+  gopt("--regimes", g.regimes, std::vector<std::string>{"normal", "synthetic", "augmented"},
+       "VAE training regimes, comma separated: normal, synthetic, augmented (default all three)");
+  gc.add_option("--seed", g.seed, "seed of the initialisations and every draw (default 0)");
+  gc.add_option("--threads", g.threads, "CPU threads (default: all cores)");
+  gc.add_option("--out", g.out, "folder of the CSVs and PNG figures (default runs/generalization)");
+  gc.add_flag_function("--skip-sweep", [&g](int64_t) { g.sweep = false; }, "no width sweep");
+  gc.add_flag("--quick", generalization_quick_flag_, "a tiny study in seconds (tests): small data, models and budgets");
 }
 
 RunConfig CommandLine::resolve() const {
@@ -387,6 +438,15 @@ Command CommandLine::parse(int argc, const char* const* argv) {
     STRATA_CHECK(c.metric_points >= 0, "--metric-points must be 0 (the defaults) or more, got ", c.metric_points);
     STRATA_CHECK(c.metric_votes >= 0, "--metric-votes must be 0 (as --metric-points) or more, got ", c.metric_votes);
     STRATA_CHECK(c.vendi_samples >= 2, "--vendi-samples must be at least 2, got ", c.vendi_samples);
+  } else if (*generalization_cmd_) {
+    c.action = Action::AnalyzeGeneralization;
+    if (generalization_quick_flag_)
+      for (const auto& [option, set_quick] : generalization_quick_)
+        if (option->count() == 0) set_quick();
+    c.generalization = other_.generalization;
+    STRATA_CHECK(c.generalization.threads >= 0, "--threads must be 0 (all cores) or more, got ",
+                 c.generalization.threads);
+    training::check_generalization_options(c.generalization);
   } else if (*analyze_cmd_) {
     c.action = Action::AnalyzeIntrinsicDim;
     c.intrinsic_dim.ks.clear();

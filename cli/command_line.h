@@ -5,18 +5,20 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "training/generalization_report.h"
 #include "training/intrinsic_dimension_report.h"
 #include "training/latent_geometry_report.h"
 #include "training/run_config.h"
 
 namespace strata::cli {
 
-enum class Action { Train, Resume, Sample, Eval, List, AnalyzeIntrinsicDim, AnalyzeLatentGeometry };
+enum class Action { Train, Resume, Sample, Eval, List, AnalyzeIntrinsicDim, AnalyzeGeneralization, AnalyzeLatentGeometry };
 
 struct Command {
   Action action = Action::List;
@@ -47,6 +49,7 @@ struct Command {
   bool traversal_prior_center = false;
   training::IntrinsicDimensionOptions intrinsic_dim;  // Analyze intrinsic-dim
   training::LatentGeometryOptions latent_geometry;    // Analyze latent-geometry
+  training::GeneralizationOptions generalization;     // Analyze generalization
 };
 
 class CommandLine {
@@ -77,6 +80,9 @@ class CommandLine {
   CLI::App* list_cmd_ = nullptr;
   CLI::App* analyze_cmd_ = nullptr;
   CLI::App* intrinsic_dim_cmd_ = nullptr;
+  CLI::App* generalization_cmd_ = nullptr;
+  std::vector<std::pair<CLI::Option*, std::function<void()>>> generalization_quick_;  // --quick's values
+  bool generalization_quick_flag_ = false;
   std::string intrinsic_ks_ = "3,5,10,20", intrinsic_methods_ = "mle,twonn,lpca";  // analyze intrinsic-dim, as given
   CLI::App* latent_geometry_cmd_ = nullptr;
   std::string geometry_models_ = "cae,dae,vae", geometry_sigmas_ = "0,0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5";

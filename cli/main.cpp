@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "cli/command_line.h"
+#include "training/generalization_report.h"
 #include "training/intrinsic_dimension_report.h"
 #include "training/latent_geometry_report.h"
 #include "training/metrics_evaluation.h"
@@ -80,6 +81,9 @@ int main(int argc, char** argv) {
         break;
       case cli::Action::AnalyzeIntrinsicDim:
         intrinsic_dimension_report(c.intrinsic_dim);
+        break;
+      case cli::Action::AnalyzeGeneralization:
+        generalization_report(c.generalization);
         break;
       case cli::Action::List:
         std::printf("models:\n");
