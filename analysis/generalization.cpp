@@ -1,6 +1,7 @@
 #include "analysis/generalization.h"
 
 #include <cmath>
+#include <numeric>
 #include <string>
 
 #include "core/error.h"
@@ -13,12 +14,6 @@
 namespace strata::analysis {
 
 namespace {
-
-double mean_of(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return s / static_cast<double>(v.size());
-}
 
 // rows [N, F] repeated `times` over: [times * N, F], copy k in rows k N .. (k + 1) N - 1 (differentiable).
 Tensor repeat_rows(const Tensor& rows, int64_t times) {
@@ -65,7 +60,8 @@ double generalization_gap(const std::vector<double>& train_values, const std::ve
   STRATA_CHECK(!train_values.empty() && !test_values.empty(),
                "generalization gap: needs at least one train and one test value, got ", train_values.size(), " and ",
                test_values.size());
-  return mean_of(train_values) - mean_of(test_values);
+  auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); };
+  return mean(train_values) - mean(test_values);
 }
 
 Tensor gaussian_posterior_elbo(const DecoderLogLikelihood& log_likelihood, const Tensor& x, const Tensor& mu,

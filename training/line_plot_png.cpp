@@ -1,92 +1,26 @@
 #include "training/line_plot_png.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
+#include <iterator>
 #include <vector>
 
 #include "core/error.h"
-#include "engine/creation.h"
 #include "engine/io/image.h"
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#include <stb/stb_easy_font.h>
-#pragma GCC diagnostic pop
+#include "training/raster_canvas.h"
 
 namespace strata::training {
 
 namespace {
 
-using Rgb = std::array<float, 3>;
-
 // Matplotlib's "tab10", as curves.cpp's default palette.
 constexpr const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 
-Rgb parse_colour(const std::string& hex, size_t index) {
-  const std::string& h = hex.empty() ? std::string(kPalette[index % std::size(kPalette)]) : hex;
-  unsigned r = 0, g = 0, b = 0;
-  STRATA_CHECK(h.size() == 7 && h[0] == '#' && std::sscanf(h.c_str() + 1, "%2x%2x%2x", &r, &g, &b) == 3,
-               "line plot: colour \"", h, "\" is not of the form #rrggbb");
-  return {r / 255.f, g / 255.f, b / 255.f};
+Rgb series_colour(const std::string& hex, size_t index) {
+  return parse_hex_colour(hex.empty() ? std::string(kPalette[index % std::size(kPalette)]) : hex, "line plot");
 }
-
-class Canvas {
- public:
-  Canvas(int w, int h) : w_(w), h_(h), pixels_(static_cast<size_t>(3) * w * h, 1.f) {}
-
-  void set(int x, int y, const Rgb& c) {
-    if (x < 0 || y < 0 || x >= w_ || y >= h_) return;
-    for (int k = 0; k < 3; ++k) pixels_[(static_cast<size_t>(k) * h_ + y) * w_ + x] = c[k];
-  }
-  void fill_rect(double x0, double y0, double x1, double y1, const Rgb& c) {
-    for (int y = static_cast<int>(std::lround(y0)); y < static_cast<int>(std::lround(y1)); ++y)
-      for (int x = static_cast<int>(std::lround(x0)); x < static_cast<int>(std::lround(x1)); ++x) set(x, y, c);
-  }
-  // A segment of the given thickness, clipped to the rectangle [cx0, cx1] x [cy0, cy1].
-  void line(double x0, double y0, double x1, double y1, double thickness, const Rgb& c, double cx0, double cy0,
-            double cx1, double cy1) {
-    const double len = std::hypot(x1 - x0, y1 - y0);
-    const int steps = std::max(1, static_cast<int>(std::ceil(len * 2)));
-    const double r = thickness / 2;
-    for (int s = 0; s <= steps; ++s) {
-      const double x = x0 + (x1 - x0) * s / steps, y = y0 + (y1 - y0) * s / steps;
-      for (int py = static_cast<int>(std::floor(y - r)); py <= static_cast<int>(std::ceil(y + r)); ++py)
-        for (int px = static_cast<int>(std::floor(x - r)); px <= static_cast<int>(std::ceil(x + r)); ++px)
-          if (px >= cx0 && px <= cx1 && py >= cy0 && py <= cy1 &&
-              (px + 0.5 - x) * (px + 0.5 - x) + (py + 0.5 - y) * (py + 0.5 - y) <= r * r + 0.25)
-            set(px, py, c);
-    }
-  }
-  // Text with its top-left corner at (x, y), glyphs scaled by `scale` (stb_easy_font's are ~7 px tall).
-  void text(double x, double y, const std::string& s, double scale, const Rgb& c) {
-    std::vector<char> str(s.begin(), s.end());
-    str.push_back('\0');
-    std::vector<char> buffer(s.size() * 64 * 24 + 64);  // 64 bytes a quad, fewer than 24 quads a glyph
-    const int quads = stb_easy_font_print(0, 0, str.data(), nullptr, buffer.data(), static_cast<int>(buffer.size()));
-    for (int q = 0; q < quads; ++q) {
-      float v[4][4];
-      std::memcpy(v, buffer.data() + q * 64, sizeof v);
-      fill_rect(x + v[0][0] * scale, y + v[0][1] * scale, x + v[2][0] * scale, y + v[2][1] * scale, c);
-    }
-  }
-  static double text_width(const std::string& s, double scale) {
-    std::vector<char> str(s.begin(), s.end());
-    str.push_back('\0');
-    return stb_easy_font_width(str.data()) * scale;
-  }
-
-  Tensor tensor() const { return from_vector(pixels_, {3, h_, w_}); }
-
- private:
-  int w_, h_;
-  std::vector<float> pixels_;
-};
 
 std::string tick_label(double v) {
   char buf[32];
@@ -121,14 +55,14 @@ Tensor render_line_plot(const std::string& title, const std::vector<CurveSeries>
   }
   const double ax0 = xt.front(), ax1 = xt.back(), ay0 = yt.front(), ay1 = yt.back();
 
-  Canvas c(o.width, o.height);
+  RasterCanvas c(o.width, o.height);
   const Rgb black{0, 0, 0}, grid{0.88f, 0.88f, 0.88f}, grey{0.3f, 0.3f, 0.3f};
   // Legend rows under the title: entries laid out left to right, wrapping.
   const double left = 78, right = o.width - 30.0, top_title = 8;
   std::vector<std::pair<double, double>> legend_at;
   double lx = left, ly = 30;
   for (const CurveSeries& s : series) {
-    const double w = 28 + Canvas::text_width(s.name, 1.5) + 28;
+    const double w = 28 + RasterCanvas::text_width(s.name, 1.5) + 28;
     if (lx + w > right && lx > left) lx = left, ly += 20;
     legend_at.push_back({lx, ly});
     lx += w;
@@ -143,21 +77,21 @@ Tensor render_line_plot(const std::string& title, const std::vector<CurveSeries>
   for (double t : xt) {
     c.line(px(t), top, px(t), bottom, 1, grid, 0, 0, o.width, o.height);
     const std::string label = tick_label(o.log_x ? std::pow(10.0, t) : t);
-    c.text(px(t) - Canvas::text_width(label, 1.5) / 2, bottom + 6, label, 1.5, grey);
+    c.text(px(t) - RasterCanvas::text_width(label, 1.5) / 2, bottom + 6, label, 1.5, grey);
   }
   for (double t : yt) {
     c.line(left, py(t), right, py(t), 1, grid, 0, 0, o.width, o.height);
     const std::string label = tick_label(t);
-    c.text(left - 6 - Canvas::text_width(label, 1.5), py(t) - 5, label, 1.5, grey);
+    c.text(left - 6 - RasterCanvas::text_width(label, 1.5), py(t) - 5, label, 1.5, grey);
   }
   c.line(left, bottom, right, bottom, 1.2, black, 0, 0, o.width, o.height);
   c.line(left, top, left, bottom, 1.2, black, 0, 0, o.width, o.height);
-  c.text((left + right) / 2 - Canvas::text_width(o.x_label, 1.5) / 2, bottom + 26, o.x_label, 1.5, black);
+  c.text((left + right) / 2 - RasterCanvas::text_width(o.x_label, 1.5) / 2, bottom + 26, o.x_label, 1.5, black);
   c.text(8, top - 18, o.y_label, 1.5, black);
 
   for (size_t k = 0; k < series.size(); ++k) {
     const CurveSeries& s = series[k];
-    const Rgb colour = parse_colour(s.colour, k);
+    const Rgb colour = series_colour(s.colour, k);
     const bool markers = s.style == CurveStyle::Markers;
     bool have_prev = false;
     double qx = 0, qy = 0;
