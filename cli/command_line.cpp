@@ -327,6 +327,8 @@ CommandLine::CommandLine() {
   gopt("--flow-solver-steps", g.flow_solver_steps, int64_t{2}, "Heun steps per sample (default 5)");
   gopt("--synthetic-epochs", g.synthetic_epochs, int64_t{0},
        "epochs' worth of distinct flow samples, cycled after (default 0: --epochs, fresh samples every epoch)");
+  gopt("--synthetic-pixels", g.synthetic_pixels, std::string("bernoulli"),
+       "binary images from the generator's pixel means: bernoulli (sampled) or threshold (> 0.5) (default bernoulli)");
   gopt("--max-shift", g.max_shift, int64_t{2}, "augmentation: random shifts of up to this many pixels (default 2)");
   gopt("--eval-points", g.eval_points, int64_t{50}, "final ELBO and IWAE on this many train and test images (default 1000)");
   gopt("--iw-samples", g.importance_samples, int64_t{10}, "IWAE importance samples K (default 500)");

@@ -269,6 +269,8 @@ TEST_CASE("strata analyze generalization parses its flags, runs at --quick size 
 
   require_error([&] { parse({"analyze", "generalization", "--regimes", "normal,gan"}); },
                 {"analyze generalization", "unknown regime \"gan\"", "normal, synthetic, augmented"});
+  require_error([&] { parse({"analyze", "generalization", "--synthetic-pixels", "round"}); },
+                {"analyze generalization", "--synthetic-pixels must be bernoulli or threshold", "round"});
   require_error(
       [&] {
         training::GeneralizationOptions o;

@@ -186,7 +186,7 @@ class Study {
     const int64_t epochs = o_.synthetic_epochs > 0 ? o_.synthetic_epochs : o_.epochs;
     const int64_t total = epochs * o_.subset;
     log_ << "drawing " << total << " samples (" << epochs << " epochs of " << o_.subset << "; Heun, "
-         << o_.flow_solver_steps << " steps, decoded and thresholded)" << std::endl;
+         << o_.flow_solver_steps << " steps, decoded, pixels by " << o_.synthetic_pixels << ")" << std::endl;
     NoGradGuard no_grad;
     flow_->module().eval();
     Generator draws(o_.seed + 202);
@@ -194,7 +194,8 @@ class Study {
     auto last = Clock::now();
     for (int64_t done = 0; done < total;) {
       const int64_t size = std::min<int64_t>(1000, total - done);
-      parts.push_back(binarise(decoder.decode_mean(flow_->sample(size, &draws))));
+      const Tensor p = decoder.decode_mean(flow_->sample(size, &draws));
+      parts.push_back(o_.synthetic_pixels == "bernoulli" ? bernoulli(p, &draws) : binarise(p));
       done += size;
       if (std::chrono::duration<double>(Clock::now() - last).count() > 15 || done == total) {
         last = Clock::now();
@@ -310,6 +311,8 @@ void check_generalization_options(const GeneralizationOptions& o) {
                cmd, ": needs --flow-epochs >= 1, --flow-solver-steps >= 1, --synthetic-epochs >= 0, "
                "--generator-epochs >= 1, --generator-latent >= 1 and --flow-hidden widths, got ", o.flow_epochs, ", ",
                o.flow_solver_steps, ", ", o.synthetic_epochs, ", ", o.generator_epochs, " and ", o.generator_latent);
+  STRATA_CHECK(o.synthetic_pixels == "bernoulli" || o.synthetic_pixels == "threshold", cmd,
+               ": --synthetic-pixels must be bernoulli or threshold, got \"", o.synthetic_pixels, "\"");
   STRATA_CHECK(o.max_shift >= 0 && o.max_shift < kSide, cmd, ": --max-shift must be in 0..", kSide - 1, ", got ",
                o.max_shift);
   STRATA_CHECK(o.eval_points >= 1 && o.importance_samples >= 1 && o.amortization_points >= 1 &&

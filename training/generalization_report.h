@@ -9,7 +9,9 @@
 // 1. A generative model is trained on the subset only: a VAE with a `generator_latent`-dimensional
 //    latent, then flow matching (models/flows/flow_matching.h, velocity MLP) on its posterior means
 //    (two-step generation, as `strata train --model fm --latent-of`); its samples are decoded to pixel
-//    means and thresholded at 0.5 like the data. (Flow matching in pixel space with a velocity MLP
+//    means p and turned into binary images by the generator's own likelihood, x ~ Bernoulli(p)
+//    (`synthetic_pixels` "bernoulli"), or by the data's threshold, p > 0.5 ("threshold": the
+//    most likely image, of lower entropy than the data). (Flow matching in pixel space with a velocity MLP
 //    gave noise after minutes of training on 2 cores; see docs/vae-generalization.md.) It draws a
 //    pool of `synthetic_epochs` x `subset` samples: each epoch of the synthetic-data VAE reads a slice
 //    it has never seen (fresh samples every epoch: the paper's "DMaaPx" protocol with the flow in the
@@ -56,6 +58,7 @@ struct GeneralizationOptions {
   int64_t flow_batch_size = 128;
   double flow_lr = 1e-3;
   int64_t flow_solver_steps = 5;  // fixed-step Heun solver (2 velocity evaluations a step)
+  std::string synthetic_pixels = "bernoulli";  // or "threshold"
   int64_t synthetic_epochs = 0;    // epochs' worth of distinct samples in the pool (0: epochs, all fresh)
   int64_t max_shift = 2;           // augmentation: shifts in {-max_shift..max_shift} pixels, x and y
   int64_t eval_points = 1000;      // final ELBO / IWAE on this many train and test images
