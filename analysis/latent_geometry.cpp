@@ -113,6 +113,10 @@ PsdFactor psd_factor(const Matrix& s, double rtol) {
     const int64_t col = n - 1 - j;  // eigenvalues ascend
     for (int64_t r = 0; r < n; ++r) f.basis[at(r, j, f.rank)] = e.vectors[at(r, col, n)];
   }
+  const int64_t rest = n - f.rank;
+  f.complement.resize(static_cast<size_t>(n * rest));
+  for (int64_t j = 0; j < rest; ++j)
+    for (int64_t r = 0; r < n; ++r) f.complement[at(r, j, rest)] = e.vectors[at(r, j, n)];
   if (f.full_rank()) {
     f.log.assign(static_cast<size_t>(n * n), 0.0);
     for (int64_t r = 0; r < n; ++r)
@@ -193,6 +197,10 @@ double grassmann_distance(const std::vector<double>& angles, int64_t p, int64_t 
 
 double grassmann_distance(const PsdFactor& a, const PsdFactor& b) {
   STRATA_CHECK(a.n == b.n, "grassmann_distance: factors of sizes ", a.n, " and ", b.n);
+  if (a.rank == b.rank && 2 * a.rank > a.n) {
+    const int64_t rest = a.n - a.rank;
+    return grassmann_distance(principal_angles(a.complement, a.n, rest, b.complement, rest), rest, rest);
+  }
   return grassmann_distance(principal_angles(a.basis, a.n, a.rank, b.basis, b.rank), a.rank, b.rank);
 }
 

@@ -39,11 +39,13 @@ int64_t numerical_rank(const std::vector<double>& singular_values, double rtol);
 // A PSD Gram matrix S = A A^T prepared for distances: its eigendecomposition, its numerical rank
 // (counted on the singular values of A, sqrt(max(lambda, 0)), at the relative tolerance given), an
 // orthonormal basis of its column space (the eigenvectors of the `rank` largest eigenvalues,
-// n x rank row-major), and log(S) when S is full rank (n x n; empty otherwise).
+// n x rank row-major) and of the orthogonal complement (the other eigenvectors, n x (n - rank)),
+// and log(S) when S is full rank (n x n; empty otherwise).
 struct PsdFactor {
   int64_t n = 0, rank = 0;
   std::vector<double> eigenvalues;  // ascending
   std::vector<double> basis;        // n x rank, columns in descending eigenvalue order
+  std::vector<double> complement;   // n x (n - rank)
   std::vector<double> log;          // n x n when rank == n
   bool full_rank() const { return rank == n; }
 };
@@ -68,7 +70,9 @@ std::vector<double> principal_angles(const std::vector<double>& u, int64_t n, in
 // which counts each dimension only one subspace has as a right angle.
 double grassmann_distance(const std::vector<double>& angles, int64_t p, int64_t q);
 // Between the column spaces of two PSD factors (ranks may differ; rank 0 against rank r is
-// sqrt(r) pi / 2, and two rank-0 factors are at distance 0).
+// sqrt(r) pi / 2, and two rank-0 factors are at distance 0). For equal ranks r > n / 2 it works on
+// the (n - r)-dimensional complements, whose nonzero principal angles are the same (Knyazev &
+// Argentati, SIAM J. Sci. Comput. 2002, sec. 2) and cheaper to find.
 double grassmann_distance(const PsdFactor& a, const PsdFactor& b);
 
 // Gaussian kernel on a distance: exp(-d^2 / (2 h^2)), h > 0.

@@ -162,6 +162,18 @@ TEST_CASE("principal angles and Grassmann distances between known subspaces", "[
   REQUIRE(grassmann_distance(psd_factor(diagonal({0, 0, 0}), 1e-5), psd_factor(s, 1e-5)) ==
           Approx(std::sqrt(2.0) * std::numbers::pi / 2));
   REQUIRE(grassmann_distance(psd_factor(diagonal({0, 0}), 1e-5), psd_factor(diagonal({0, 0}), 1e-5)) == 0);
+  // Two random rank-4 factors in R^6: the complement path (2 x 2 angles) gives the direct distance.
+  Generator gen(5);
+  auto random_gram = [&] {
+    Matrix a{6, 4, randn({24}, {DType::Float64}, &gen).to_vector<double>()};
+    return gram(a);
+  };
+  const PsdFactor f1 = psd_factor(random_gram(), 1e-5), f2 = psd_factor(random_gram(), 1e-5);
+  REQUIRE(f1.rank == 4);
+  REQUIRE(f1.complement.size() == 12);
+  const double direct = grassmann_distance(principal_angles(f1.basis, 6, 4, f2.basis, 4), 4, 4);
+  REQUIRE(direct > 0.1);
+  REQUIRE(grassmann_distance(f1, f2) == Approx(direct).epsilon(1e-6));
   require_error([&] { principal_angles(u, 3, 2, v, 3); }, {"principal_angles", "3 x 3", "got 6 and 6"});
 }
 

@@ -4,80 +4,26 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 
 #include "core/error.h"
 #include "engine/creation.h"
 #include "engine/io/image.h"
 #include "training/curves.h"
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#include <stb/stb_easy_font.h>
-#pragma GCC diagnostic pop
+#include "training/raster_canvas.h"
 
 namespace strata::training {
 
 namespace {
 
-using Rgb = std::array<float, 3>;
-
-Rgb parse_colour(const std::string& hex) {
-  unsigned r = 0, g = 0, b = 0;
-  STRATA_CHECK(hex.size() == 7 && hex[0] == '#' && std::sscanf(hex.c_str() + 1, "%2x%2x%2x", &r, &g, &b) == 3,
-               "latent-geometry figure: colour \"", hex, "\" is not of the form #rrggbb");
-  return {r / 255.f, g / 255.f, b / 255.f};
-}
-
-// An RGB picture; (x, y) from the top-left; drawing outside is clipped.
-class Canvas {
+// raster_canvas.h with the canvas itself as the clip rectangle.
+class Canvas : public RasterCanvas {
  public:
-  Canvas(int64_t w, int64_t h) : w_(w), h_(h), pixels_(static_cast<size_t>(3 * w * h), 1.f) {}
-
-  void set(int64_t x, int64_t y, const Rgb& c) {
-    if (x < 0 || y < 0 || x >= w_ || y >= h_) return;
-    for (int64_t k = 0; k < 3; ++k) pixels_[static_cast<size_t>((k * h_ + y) * w_ + x)] = c[static_cast<size_t>(k)];
-  }
-  void fill(double x0, double y0, double x1, double y1, const Rgb& c) {
-    for (int64_t y = std::lround(y0); y < std::lround(y1); ++y)
-      for (int64_t x = std::lround(x0); x < std::lround(x1); ++x) set(x, y, c);
-  }
-  // A segment `width` pixels thick: discs stamped along it.
+  using RasterCanvas::RasterCanvas;
+  void fill(double x0, double y0, double x1, double y1, const Rgb& c) { fill_rect(x0, y0, x1, y1, c); }
   void line(double x0, double y0, double x1, double y1, double width, const Rgb& c) {
-    const int64_t steps = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(2 * std::hypot(x1 - x0, y1 - y0))));
-    const double r = width / 2;
-    for (int64_t s = 0; s <= steps; ++s) {
-      const double x = x0 + (x1 - x0) * static_cast<double>(s) / static_cast<double>(steps);
-      const double y = y0 + (y1 - y0) * static_cast<double>(s) / static_cast<double>(steps);
-      for (int64_t py = static_cast<int64_t>(std::floor(y - r)); py <= static_cast<int64_t>(std::ceil(y + r)); ++py)
-        for (int64_t px = static_cast<int64_t>(std::floor(x - r)); px <= static_cast<int64_t>(std::ceil(x + r)); ++px)
-          if ((px + 0.5 - x) * (px + 0.5 - x) + (py + 0.5 - y) * (py + 0.5 - y) <= r * r + 0.25) set(px, py, c);
-    }
+    RasterCanvas::line(x0, y0, x1, y1, width, c, 0, 0, static_cast<double>(this->width()),
+                       static_cast<double>(height()));
   }
-  // Text with its top-left corner at (x, y); stb_easy_font's glyphs are about 7 px tall before `scale`.
-  void text(double x, double y, const std::string& s, double scale, const Rgb& c) {
-    std::vector<char> str(s.begin(), s.end());
-    str.push_back('\0');
-    std::vector<char> buffer(s.size() * 300 + 64);  // 64 bytes a quad, fewer than 5 quads a glyph on average
-    const int quads = stb_easy_font_print(0, 0, str.data(), nullptr, buffer.data(), static_cast<int>(buffer.size()));
-    for (int q = 0; q < quads; ++q) {
-      float v[4][4];
-      std::memcpy(v, buffer.data() + static_cast<size_t>(q) * 64, sizeof v);
-      fill(x + v[0][0] * scale, y + v[0][1] * scale, x + v[2][0] * scale, y + v[2][1] * scale, c);
-    }
-  }
-  static double text_width(const std::string& s, double scale) {
-    std::vector<char> str(s.begin(), s.end());
-    str.push_back('\0');
-    return stb_easy_font_width(str.data()) * scale;
-  }
-  Tensor tensor() const { return from_vector(pixels_, {3, h_, w_}); }
-
- private:
-  int64_t w_, h_;
-  std::vector<float> pixels_;
 };
 
 std::string tick_label(double v) {
@@ -104,7 +50,10 @@ void draw_panel(Canvas& c, const Panel& p, double ox, double w, double h) {
   STRATA_CHECK(std::isfinite(xlo), "latent-geometry figure \"", p.title, "\": no finite point to draw");
   if (p.y_from_zero) ylo = std::min(ylo, 0.0), yhi = std::max(yhi, 0.0);
   // A flat series (a rank that never changes) gets a y axis of +-1 around it, not one of rounding noise.
-  if (yhi - ylo < 1e-6 * std::max(1.0, std::fabs(yhi))) ylo -= 1, yhi += 1;
+  if (yhi - ylo < 1e-6 * std::max(1.0, std::fabs(yhi))) {
+    ylo = p.y_from_zero && ylo == 0 ? 0 : ylo - 1;
+    yhi += 1;
+  }
   const std::vector<double> xt = nice_ticks(xlo, xhi, 6), yt = nice_ticks(ylo, yhi, 6);
   const double ax0 = xt.front(), ax1 = xt.back(), ay0 = yt.front(), ay1 = yt.back();
   const Rgb black{0, 0, 0}, grid{0.88f, 0.88f, 0.88f}, grey{0.3f, 0.3f, 0.3f};
@@ -142,7 +91,7 @@ void draw_panel(Canvas& c, const Panel& p, double ox, double w, double h) {
 
   for (size_t k = 0; k < p.series.size(); ++k) {
     const PanelSeries& s = p.series[k];
-    const Rgb colour = parse_colour(s.colour);
+    const Rgb colour = parse_hex_colour(s.colour, "latent-geometry figure series \"" + s.name + "\"");
     bool have_prev = false;
     double qx = 0, qy = 0;
     for (size_t i = 0; i < s.x.size(); ++i) {

@@ -228,11 +228,11 @@ void write_points_csv(const std::string& path, const std::string& text) { io::wr
 void write_rank_csv(const std::string& path, const std::vector<LatentRankRow>& rows) {
   std::ostringstream s;
   s << "model,mode,size,distance,sigma,rank_mean,rank_sd,rank_min,rank_max,changed_fraction,effective_rank_mean,"
-       "effective_rank_sd,displacement_mean,displacement_sd\n";
+       "effective_rank_sd,effective_changed_fraction,displacement_mean,displacement_sd\n";
   for (const auto& r : rows)
     s << r.model << "," << r.mode << "," << r.size << "," << r.distance << "," << num(r.sigma) << ","
       << num(r.rank_mean) << "," << num(r.rank_sd) << "," << r.rank_min << "," << r.rank_max << "," << num(r.changed)
-      << "," << num(r.effective_rank_mean) << "," << num(r.effective_rank_sd) << "," << num(r.displacement_mean)
+      << "," << num(r.effective_rank_mean) << "," << num(r.effective_rank_sd) << "," << num(r.effective_changed) << "," << num(r.displacement_mean)
       << "," << num(r.displacement_sd) << "\n";
   io::write_file_atomically(path, s.str());
 }
@@ -347,7 +347,7 @@ LatentGeometryReport latent_geometry_report(const LatentGeometryOptions& o) {
         r.distance = g.log_euclidean[k] ? "log-euclidean" : "grassmann";
         std::vector<double> rank, eff, disp;
         r.rank_min = shape[k], r.rank_max = 0;
-        int64_t changed = 0;
+        int64_t changed = 0, effective_changed = 0;
         for (size_t i = 0; i < n; ++i) {
           const LatentPoint& p = pts[l * n + i];
           rank.push_back(static_cast<double>(p.factors[k].rank));
@@ -355,11 +355,13 @@ LatentGeometryReport latent_geometry_report(const LatentGeometryOptions& o) {
           disp.push_back(displacement[l * n + i][k]);
           r.rank_min = std::min(r.rank_min, p.factors[k].rank), r.rank_max = std::max(r.rank_max, p.factors[k].rank);
           changed += p.factors[k].rank != pts[i].factors[k].rank;
+          effective_changed += p.effective_rank[k] != pts[i].effective_rank[k];
         }
         const MeanSd mr = mean_sd(rank), me = mean_sd(eff), md = mean_sd(disp);
         r.rank_mean = mr.mean, r.rank_sd = mr.sd, r.effective_rank_mean = me.mean, r.effective_rank_sd = me.sd;
         r.displacement_mean = md.mean, r.displacement_sd = md.sd;
         r.changed = static_cast<double>(changed) / static_cast<double>(n);
+        r.effective_changed = static_cast<double>(effective_changed) / static_cast<double>(n);
         report.ranks.push_back(r);
       }
 
@@ -420,30 +422,34 @@ LatentGeometryReport latent_geometry_report(const LatentGeometryOptions& o) {
   const std::filesystem::path out(o.out);
   if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
   const std::string base = o.out;
-  report.files = {base + "-points.csv", base + "-ranks.csv", base + "-subspaces.csv",
-                  base + "-ranks.png",  base + "-rank-changes.png", base + "-subspaces.png"};
+  report.files = {base + "-points.csv",      base + "-ranks.csv",        base + "-subspaces.csv", base + "-ranks.png",
+                  base + "-rank-changes.png", base + "-subspaces.png", base + "-effective-ranks.png"};
   write_points_csv(report.files[0], points.str());
   write_rank_csv(report.files[1], report.ranks);
   write_subspace_csv(report.files[2], report.subspaces);
-  std::vector<Panel> rank_panels, change_panels;
+  std::vector<Panel> rank_panels, change_panels, effective_panels;
   const char* mode_names[] = {"mode 1 (channels)", "mode 2 (rows)", "mode 3 (columns)"};
   for (int mode = 1; mode <= 3; ++mode) {
     Panel p{std::string("rank of S") + std::to_string(mode) + ", " + mode_names[mode - 1], "noise sigma",
             "numerical rank (mean +- sd)", {}, false};
     Panel c{std::string("rank changed vs sigma 0, S") + std::to_string(mode), "noise sigma", "share of images", {}, true};
+    Panel e{std::string("effective rank of S") + std::to_string(mode) + " (rtol " + num(o.effective_rtol) + ")",
+            "noise sigma", "effective rank (mean +- sd)", {}, false};
     for (const std::string& name : o.models) {
-      PanelSeries s{upper(name), {}, {}, {}, colour_of(name)}, ch{upper(name), {}, {}, {}, colour_of(name)};
+      PanelSeries s{upper(name), {}, {}, {}, colour_of(name)}, ch = s, ef = s;
       for (const auto& r : report.ranks)
         if (r.model == name && r.mode == mode) {
           s.x.push_back(r.sigma), s.y.push_back(r.rank_mean), s.spread.push_back(r.rank_sd);
           ch.x.push_back(r.sigma), ch.y.push_back(r.changed);
+          ef.x.push_back(r.sigma), ef.y.push_back(r.effective_rank_mean), ef.spread.push_back(r.effective_rank_sd);
         }
-      p.series.push_back(s), c.series.push_back(ch);
+      p.series.push_back(s), c.series.push_back(ch), e.series.push_back(ef);
     }
-    rank_panels.push_back(p), change_panels.push_back(c);
+    rank_panels.push_back(p), change_panels.push_back(c), effective_panels.push_back(e);
   }
   save_panels_png(report.files[3], rank_panels);
   save_panels_png(report.files[4], change_panels);
+  save_panels_png(report.files[6], effective_panels);
   Panel gd{"kernel-PCA subspace vs sigma 0", "noise sigma", "Grassmann distance (rad)", {}, true};
   Panel la{"largest principal angle", "noise sigma", "angle (rad)", {}, true};
   Panel pd{"latent displacement", "noise sigma", "product distance to own sigma-0 latent", {}, true};

@@ -21,7 +21,8 @@
 //    between the sigma = 0 subspaces of the two halves of the images ("split-half").
 //
 // Writes OUT-points.csv (one row per model, image and level), OUT-ranks.csv and OUT-subspaces.csv
-// (summaries), OUT-ranks.png, OUT-rank-changes.png and OUT-subspaces.png; prints progress.
+// (summaries), OUT-ranks.png, OUT-effective-ranks.png, OUT-rank-changes.png and OUT-subspaces.png;
+// prints progress.
 #pragma once
 
 #include <cstdint>
@@ -63,6 +64,7 @@ struct LatentRankRow {
   int64_t rank_min = 0, rank_max = 0;
   double changed = 0;  // share of images whose rank differs from their sigma = 0 rank
   double effective_rank_mean = 0, effective_rank_sd = 0;
+  double effective_changed = 0;  // the same share for the effective rank
   double displacement_mean = 0, displacement_sd = 0;  // d_k to the same image at sigma = 0
 };
 
