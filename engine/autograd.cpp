@@ -85,11 +85,38 @@ void add_into(const Tensor& acc, const Tensor& g) {
   acc.bump_version();
 }
 
+// Whether `t` is the only handle to a contiguous buffer nobody else sees (no other handle, no
+// view), so it can be kept or summed into without a copy. PyTorch's AccumulateGrad steals a
+// gradient under the same condition; here it saved W1 a copy of every weight gradient per step.
+bool sole_owner_of_buffer(const Tensor& t) {
+  return t.impl_ptr().use_count() == 1 && t.storage() && t.storage().use_count() == 1 && t.offset() == 0 &&
+         t.is_contiguous() && t.storage()->nbytes() == static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
+}
+
+// a + b into a fresh contiguous buffer: one pass, and neither operand (either may be shared) is
+// written.
+Tensor sum_of(const Tensor& a, const Tensor& b) {
+  Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
+  backend_for(a.device()).binary(BinaryOp::Add, a.view(), b.view(), out.view(), 0.0);
+  return out;
+}
+
+// Adds `g` to the gradient slot `acc`: in place when the slot owns its buffer alone, else into a
+// fresh buffer.
+void accumulate(Tensor& acc, const Tensor& g) {
+  if (sole_owner_of_buffer(acc)) {
+    add_into(acc, g);
+  } else {
+    acc = sum_of(acc, g);
+  }
+}
+
 std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad) {
   std::shared_ptr<TensorImpl> leaf = leaf_.lock();
   if (!leaf) return {};
   if (!leaf->grad.defined()) {
-    leaf->grad = contiguous_copy(grad);
+    // `grad` is the engine's only handle when no backward function kept or shared it.
+    leaf->grad = sole_owner_of_buffer(grad) ? grad : contiguous_copy(grad);
   } else {
     add_into(leaf->grad, grad);
   }
@@ -158,9 +185,7 @@ void run_graph(const std::vector<std::shared_ptr<Node>>& roots, const std::vecto
     if (it == grads.end()) {
       grads[r] = root_grads[i];
     } else {
-      Tensor sum = contiguous_copy(it->second);
-      add_into(sum, root_grads[i]);
-      it->second = sum;
+      it->second = sum_of(it->second, root_grads[i]);
     }
   }
   for (const auto& r : roots)
@@ -217,10 +242,7 @@ void run_graph(const std::vector<std::shared_ptr<Node>>& roots, const std::vecto
         } else if (!it->second.defined()) {
           it->second = gi;
         } else {
-          // Sum into a buffer of our own: gi or the stored gradient may be shared.
-          Tensor sum = contiguous_copy(it->second);
-          add_into(sum, gi);
-          it->second = sum;
+          accumulate(it->second, gi);  // gi may be shared: only the slot's own buffer is written
         }
       } else {
         grads.emplace(n, Tensor());  // keeps the node's slot so it still runs when others arrive

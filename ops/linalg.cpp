@@ -47,6 +47,16 @@ void gemm_into(const Tensor& a3, const Tensor& b3, const Tensor& c3, double alph
                       batch);
 }
 
+// Whether the matrix dims (the last two) of x are laid out transposed: unit stride down the
+// rows, as t(weight) in a Linear layer. The gradient of such an operand is computed transposed
+// (G^T A rather than A^T G), so it reaches the tensor x is a view of contiguous and can become
+// its .grad without a copy.
+bool transposed_layout(const Tensor& x) {
+  const int64_t d = x.dim();
+  const int64_t rows = x.shape()[d - 2], cols = x.shape()[d - 1];
+  return rows > 1 && cols > 1 && x.strides()[d - 2] == 1 && x.strides()[d - 1] == rows;
+}
+
 void check_operands(const char* op, const Tensor& a, const Tensor& b) {
   detail::check_defined(op, a, "first operand");
   detail::check_defined(op, b, "second operand");
@@ -70,9 +80,16 @@ Tensor bmm_impl(const char* op, const Tensor& a, const Tensor& b) {
              const Tensor& A = sa.get();
              const Tensor& B = sb.get();
              Tensor grad_a, grad_b;
-             // d(A B) = dA B + A dB: grad_A = G B^T, grad_B = A^T G; a broadcast batch sums back.
-             if (ga) grad_a = sum_to(bmm_impl(op, g, transpose(B, 1, 2)), A.shape());
-             if (gb) grad_b = sum_to(bmm_impl(op, transpose(A, 1, 2), g), B.shape());
+             // d(A B) = dA B + A dB: grad_A = G B^T, grad_B = A^T G (each computed transposed
+             // when its operand is laid out so); a broadcast batch sums back.
+             if (ga)
+               grad_a = sum_to(transposed_layout(A) ? transpose(bmm_impl(op, B, transpose(g, 1, 2)), 1, 2)
+                                                    : bmm_impl(op, g, transpose(B, 1, 2)),
+                               A.shape());
+             if (gb)
+               grad_b = sum_to(transposed_layout(B) ? transpose(bmm_impl(op, transpose(g, 1, 2), A), 1, 2)
+                                                    : bmm_impl(op, transpose(A, 1, 2), g),
+                               B.shape());
              return {grad_a, grad_b};
            });
   }
@@ -151,8 +168,12 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, 
              Tensor grad_bias, grad_a, grad_b;
              if (need[0]) grad_bias = sum_to(beta == 1.0 ? g : mul(g, beta), bias_shape);
              const Tensor ga = alpha == 1.0 ? g : mul(g, alpha);
-             if (need[1]) grad_a = mm(ga, t(sb.get()));
-             if (need[2]) grad_b = mm(t(sa.get()), ga);
+             const Tensor& A = sa.get();
+             const Tensor& B = sb.get();
+             // grad_A = G B^T, grad_B = A^T G, each computed transposed when its operand is laid
+             // out so (B is t(weight) in every Linear layer).
+             if (need[1]) grad_a = transposed_layout(A) ? t(mm(B, t(ga))) : mm(ga, t(B));
+             if (need[2]) grad_b = transposed_layout(B) ? t(mm(t(ga), A)) : mm(t(A), ga);
              return {grad_bias, grad_a, grad_b};
            });
   }

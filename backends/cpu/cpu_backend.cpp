@@ -2,43 +2,33 @@
 
 #include <cblas.h>
 
-#include <atomic>
-#include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <memory>
-#include <mutex>
-#include <new>
-#include <thread>
 
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
-#include "backends/cpu/parallel.h"
+#include "backends/cpu/buffer_cache.h"
 
 namespace strata {
 
 namespace {
 std::unique_ptr<tbb::global_control> tbb_limit;
-std::mutex blas_threads_mutex;
-int blas_serial_depth = 0;
-int blas_threads_outside = 1;
-constexpr size_t kAlignment = 64;  // one cache line; also enough for AVX-512 loads
 }  // namespace
 
+// OpenBLAS stays single-threaded for the life of the process: every parallel gemm is split over
+// TBB's workers instead (backends/cpu/cpu_gemm.cpp says why).
 CpuBackend::CpuBackend() : num_threads_(std::max(1, tbb::info::default_concurrency())) {
-  openblas_set_num_threads(num_threads_);
-  blas_threads_outside = num_threads_;
+  openblas_set_num_threads(1);
 }
 
 void* CpuBackend::allocate(size_t nbytes) {
   if (nbytes == 0) return nullptr;
-  const size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded);
-  if (!p) throw std::bad_alloc();
-  return p;
+  return cpu::BufferCache::allocate(nbytes);
 }
 
-void CpuBackend::deallocate(void* ptr, size_t) { std::free(ptr); }
+void CpuBackend::deallocate(void* ptr, size_t nbytes) { cpu::BufferCache::deallocate(ptr, nbytes); }
 
 void CpuBackend::copy_to_host(const void* src, void* dst, size_t nbytes) {
   if (nbytes) std::memcpy(dst, src, nbytes);
@@ -50,9 +40,6 @@ void CpuBackend::copy_from_host(const void* src, void* dst, size_t nbytes) {
 void CpuBackend::set_num_threads(int n) {
   tbb_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, n);
   num_threads_ = n;
-  std::lock_guard<std::mutex> lock(blas_threads_mutex);
-  blas_threads_outside = n;
-  if (blas_serial_depth == 0) openblas_set_num_threads(n);
 }
 
 int CpuBackend::num_threads() const { return num_threads_; }
@@ -62,18 +49,4 @@ Backend& cpu_backend() {
   return backend;
 }
 
-namespace cpu {
-
-BlasSerialScope::BlasSerialScope() {
-  std::lock_guard<std::mutex> lock(blas_threads_mutex);
-  previous_ = blas_serial_depth++;
-  if (previous_ == 0) openblas_set_num_threads(1);
-}
-
-BlasSerialScope::~BlasSerialScope() {
-  std::lock_guard<std::mutex> lock(blas_threads_mutex);
-  if (--blas_serial_depth == 0) openblas_set_num_threads(blas_threads_outside);
-}
-
-}  // namespace cpu
 }  // namespace strata

@@ -99,15 +99,10 @@ bool is_pointwise(const Geometry& g) {
   return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
 }
 
-// Runs fn(begin, end) over the samples of a batch: spread over TBB workers with single-threaded
-// gemms inside, or, for a single sample, on the calling thread where OpenBLAS may use its own threads.
+// Runs fn(begin, end) over the samples of a batch, spread over TBB workers (the gemms inside are
+// single-threaded OpenBLAS calls). A single sample runs on the calling thread alone.
 template <class Fn>
 void over_samples(int64_t batch, Fn&& fn) {
-  if (batch <= 1) {
-    fn(int64_t{0}, batch);
-    return;
-  }
-  cpu::BlasSerialScope serial;
   cpu::parallel_for(batch, 1, fn);
 }
 

@@ -9,6 +9,7 @@
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/dtype_dispatch.h"
 #include "backends/cpu/strided_loop.h"
+#include "backends/cpu/vector_math.h"
 #include "core/error.h"
 
 namespace strata {
@@ -62,16 +63,10 @@ void map2(const View& a, const View& b, const View& out, F f) {
   });
 }
 
+// log(1 + e^x) without overflow: max(x, 0) + log(1 + e^-|x|).
 template <class T>
-T stable_sigmoid(T x) {
-  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
-  return e / (T(1) + e);
-}
-
-template <class T>
-T stable_softplus(T x) {  // log(1 + exp(x)) without overflow
-  return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+T stable_softplus(T x) {
+  return (x > 0 ? x : T(0)) + cpu::softplus_tail(std::abs(x));
 }
 
 [[noreturn]] void unsupported(const char* kind, int op, DType dtype) {
@@ -119,20 +114,20 @@ void unary_typed(UnaryOp op, const View& in, const View& out, double p0d, double
   }
   if constexpr (kFloat) {
     switch (op) {
-      case UnaryOp::Exp: return map1<T, T>(in, out, [](T x) { return std::exp(x); });
+      case UnaryOp::Exp: return map1<T, T>(in, out, [](T x) { return cpu::fast_exp(x); });
       case UnaryOp::Log: return map1<T, T>(in, out, [](T x) { return std::log(x); });
       case UnaryOp::Log1p: return map1<T, T>(in, out, [](T x) { return std::log1p(x); });
       case UnaryOp::Expm1: return map1<T, T>(in, out, [](T x) { return std::expm1(x); });
       case UnaryOp::Sqrt: return map1<T, T>(in, out, [](T x) { return std::sqrt(x); });
       case UnaryOp::Rsqrt: return map1<T, T>(in, out, [](T x) { return T(1) / std::sqrt(x); });
       case UnaryOp::Reciprocal: return map1<T, T>(in, out, [](T x) { return T(1) / x; });
-      case UnaryOp::Sigmoid: return map1<T, T>(in, out, [](T x) { return stable_sigmoid(x); });
+      case UnaryOp::Sigmoid: return map1<T, T>(in, out, [](T x) { return cpu::sigmoid(x); });
       case UnaryOp::Tanh: return map1<T, T>(in, out, [](T x) { return std::tanh(x); });
       case UnaryOp::Softplus: return map1<T, T>(in, out, [](T x) { return stable_softplus(x); });
       case UnaryOp::LogSigmoid: return map1<T, T>(in, out, [](T x) { return -stable_softplus(-x); });
       case UnaryOp::Gelu:
         return map1<T, T>(in, out, [](T x) { return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2))); });
-      case UnaryOp::Silu: return map1<T, T>(in, out, [](T x) { return x * stable_sigmoid(x); });
+      case UnaryOp::Silu: return map1<T, T>(in, out, [](T x) { return x * cpu::sigmoid(x); });
       case UnaryOp::LeakyRelu: return map1<T, T>(in, out, [=](T x) { return x > 0 ? x : p0 * x; });
       case UnaryOp::Elu: return map1<T, T>(in, out, [=](T x) { return x > 0 ? x : p0 * std::expm1(x); });
       case UnaryOp::DivScalar: return map1<T, T>(in, out, [=](T x) { return x / p0; });
@@ -183,10 +178,10 @@ void binary_typed(BinaryOp op, const View& a, const View& b, const View& out, do
       case BinaryOp::Pow: return map2<T, T>(a, b, out, [](T x, T y) { return std::pow(x, y); });
       case BinaryOp::BceWithLogits:
         return map2<T, T>(a, b, out, [](T x, T y) {
-          return (x > 0 ? x : T(0)) - x * y + std::log1p(std::exp(-std::abs(x)));
+          return (x > 0 ? x : T(0)) - x * y + cpu::softplus_tail(std::abs(x));
         });
       case BinaryOp::BceWithLogitsBackward:
-        return map2<T, T>(a, b, out, [=](T x, T y) { return (stable_sigmoid(x) - y) * p0; });
+        return map2<T, T>(a, b, out, [=](T x, T y) { return (cpu::sigmoid(x) - y) * p0; });
       case BinaryOp::LeakyReluBackward:
         return map2<T, T>(a, b, out, [=](T g, T x) { return x > 0 ? g : g * p0; });
       case BinaryOp::EluBackward:
@@ -199,13 +194,13 @@ void binary_typed(BinaryOp op, const View& a, const View& b, const View& out, do
         });
       case BinaryOp::SiluBackward:
         return map2<T, T>(a, b, out, [](T g, T x) {
-          const T s = stable_sigmoid(x);
+          const T s = cpu::sigmoid(x);
           return g * s * (T(1) + x * (T(1) - s));
         });
       case BinaryOp::SoftplusBackward:
-        return map2<T, T>(a, b, out, [](T g, T x) { return g * stable_sigmoid(x); });
+        return map2<T, T>(a, b, out, [](T g, T x) { return g * cpu::sigmoid(x); });
       case BinaryOp::LogSigmoidBackward:
-        return map2<T, T>(a, b, out, [](T g, T x) { return g * stable_sigmoid(-x); });
+        return map2<T, T>(a, b, out, [](T g, T x) { return g * cpu::sigmoid(-x); });
       case BinaryOp::SigmoidBackward:
         return map2<T, T>(a, b, out, [](T g, T y) { return g * y * (T(1) - y); });
       case BinaryOp::TanhBackward: return map2<T, T>(a, b, out, [](T g, T y) { return g * (T(1) - y * y); });

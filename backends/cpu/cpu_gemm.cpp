@@ -1,6 +1,14 @@
 // Matrix products on OpenBLAS. Transposed operands are passed as BLAS transpose flags, never
-// copied. A batch of small products runs in parallel over the batch with single-threaded
-// OpenBLAS calls; a single or large product lets OpenBLAS use its own threads.
+// copied. OpenBLAS itself runs single-threaded (CpuBackend sets it so): the threads are oneTBB's,
+// which spread a batch of products over the batch and split a single product into blocks of its
+// result. With both OpenBLAS's thread pool and TBB's alive, each pool's idle threads spun
+// (sched_yield) while the other worked: 32% of W1's samples on 2 cores in perf, and W1 ran 1.2x
+// faster with the split (bench/RESULTS.md).
+#include <algorithm>
+
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
 #include "backends/cpu/blas.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
@@ -10,12 +18,30 @@ namespace strata {
 
 namespace {
 
-// A batch of products is spread over TBB workers with single-threaded OpenBLAS calls unless each
-// product is huge. Measured on 2 cores (bench/blas_threading.cpp, `strata-bench --only threads`):
-// 128 products of 64x512x49 take 9.8 ms with OpenBLAS's own threads, 7.0 ms single-threaded in
-// sequence and 3.1 ms over TBB; even 4 products of 256^3 run 1.7x faster over TBB. A single large
-// product (1024^3, 128x784x512) is ~1.8x faster with OpenBLAS's threads, so it keeps them.
-constexpr int64_t kHugeGemmMacs = int64_t{1} << 26;
+// Below this many multiply-adds a product runs on the calling thread: a TBB task costs more.
+constexpr int64_t kMinSplitMacs = int64_t{1} << 16;
+
+// One product split over TBB workers into blocks of C's rows or columns (whichever C has more of),
+// each block a single-threaded OpenBLAS call on its slice of the operands.
+template <class T>
+void gemm_split(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+                int64_t ldb, T beta, T* c, int64_t ldc, int64_t parts) {
+  const bool by_rows = m >= n;
+  const int64_t extent = by_rows ? m : n;
+  // Block edges on multiples of 16, the width of OpenBLAS's AVX-512 sgemm tiles.
+  auto edge = [&](int64_t p) { return p == parts ? extent : std::min(extent, (extent * p / parts + 8) / 16 * 16); };
+  tbb::parallel_for(int64_t{0}, parts, [&](int64_t p) {
+    const int64_t begin = edge(p), end = edge(p + 1);
+    if (end <= begin) return;
+    if (by_rows) {
+      cpu::gemm_rowmajor<T>(ta, tb, end - begin, n, k, alpha, ta ? a + begin : a + begin * lda, lda, b, ldb, beta,
+                            c + begin * ldc, ldc);
+    } else {
+      cpu::gemm_rowmajor<T>(ta, tb, m, end - begin, k, alpha, a, lda, tb ? b + begin * ldb : b + begin, ldb, beta,
+                            c + begin, ldc);
+    }
+  });
+}
 
 template <class T>
 void gemm_typed(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a, int64_t lda,
@@ -35,11 +61,15 @@ void gemm_typed(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
     cpu::gemm_rowmajor<T>(ta, tb, m, n, k, static_cast<T>(alpha), pa + i * sa, lda, pb + i * sb, ldb, static_cast<T>(beta),
                 pc + i * sc, ldc);
   };
-  if (batch > 1 && m * n * k < kHugeGemmMacs) {
-    cpu::BlasSerialScope serial;
+  const int64_t threads = tbb::this_task_arena::max_concurrency();
+  if (batch >= threads && batch > 1) {
     cpu::parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) one(i);
     });
+  } else if (threads > 1 && std::max(m, n) >= 32 && m * n * k >= kMinSplitMacs) {
+    for (int64_t i = 0; i < batch; ++i)
+      gemm_split<T>(ta, tb, m, n, k, static_cast<T>(alpha), pa + i * sa, lda, pb + i * sb, ldb, static_cast<T>(beta),
+                    pc + i * sc, ldc, std::min<int64_t>(threads, std::max(m, n) / 16));
   } else {
     for (int64_t i = 0; i < batch; ++i) one(i);
   }

@@ -4,6 +4,7 @@
 // folded into scalars of the buffer's type before the loop.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/parallel.h"
@@ -20,34 +21,64 @@ void check_float(const char* op, DType dtype) {
   STRATA_CHECK(is_floating(dtype), op, ": parameters must be float32 or float64, got ", dtype_name(dtype));
 }
 
+// The Adam update of elements [begin, end). Its own function with restrict pointers, scalars by
+// value and the options as template flags, so that the compiler vectorises it: written as a
+// lambda capturing the scalars by reference, it stayed scalar (a float store might have aliased
+// them; perf annotate showed sqrtss per element, 14% of W1's step).
+template <class T, bool kCoupledWd, bool kDecoupledWd, bool kAmsgrad>
+void adam_span(int64_t begin, int64_t end, T* __restrict param, const T* __restrict grad, T* __restrict exp_avg,
+               T* __restrict exp_avg_sq, T* __restrict max_exp_avg_sq, T b1, T b2, T step_size, T inv_bias2_sqrt,
+               T eps, T wd, T decay) {
+  const T one_b1 = T(1) - b1, one_b2 = T(1) - b2;
+  for (int64_t i = begin; i < end; ++i) {
+    T p = param[i], g = grad[i];
+    if constexpr (kCoupledWd) g += wd * p;
+    if constexpr (kDecoupledWd) p *= decay;
+    const T m = b1 * exp_avg[i] + one_b1 * g;
+    const T v = b2 * exp_avg_sq[i] + one_b2 * g * g;
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+    T v_hat = v;
+    if constexpr (kAmsgrad) {
+      v_hat = std::max(max_exp_avg_sq[i], v);
+      max_exp_avg_sq[i] = v_hat;
+    }
+    param[i] = p - step_size * m / (std::sqrt(v_hat) * inv_bias2_sqrt + eps);
+  }
+}
+
+template <class T, bool kCoupledWd, bool kDecoupledWd, bool kAmsgrad>
+void adam_loop(int64_t n, T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq, const AdamStep& s) {
+  const double bias1 = 1.0 - std::pow(s.beta1, static_cast<double>(s.step));
+  const double bias2 = 1.0 - std::pow(s.beta2, static_cast<double>(s.step));
+  const T b1 = T(s.beta1), b2 = T(s.beta2);
+  const T step_size = T(s.lr / bias1), inv_bias2_sqrt = T(1.0 / std::sqrt(bias2)), eps = T(s.eps);
+  const T wd = T(s.weight_decay), decay = T(1.0 - s.lr * s.weight_decay);
+  cpu::parallel_for(n, kOptimGrain, [=](int64_t begin, int64_t end) {
+    adam_span<T, kCoupledWd, kDecoupledWd, kAmsgrad>(begin, end, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
+                                                      b1, b2, step_size, inv_bias2_sqrt, eps, wd, decay);
+  });
+}
+
 template <class T>
 void adam_impl(int64_t n, T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T* max_exp_avg_sq,
                const AdamStep& s) {
-  const double bias1 = 1.0 - std::pow(s.beta1, static_cast<double>(s.step));
-  const double bias2 = 1.0 - std::pow(s.beta2, static_cast<double>(s.step));
-  const T b1 = T(s.beta1), b2 = T(s.beta2), one_b1 = T(1.0 - s.beta1), one_b2 = T(1.0 - s.beta2);
-  const T step_size = T(s.lr / bias1), inv_bias2_sqrt = T(1.0 / std::sqrt(bias2)), eps = T(s.eps);
-  const T wd = T(s.weight_decay), decay = T(1.0 - s.lr * s.weight_decay);
   const bool coupled_wd = !s.decoupled && s.weight_decay != 0.0;
   const bool decoupled_wd = s.decoupled && s.weight_decay != 0.0;
-  const bool amsgrad = s.amsgrad;
-  cpu::parallel_for(n, kOptimGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      T p = param[i], g = grad[i];
-      if (coupled_wd) g += wd * p;
-      if (decoupled_wd) p *= decay;
-      const T m = b1 * exp_avg[i] + one_b1 * g;
-      const T v = b2 * exp_avg_sq[i] + one_b2 * g * g;
-      exp_avg[i] = m;
-      exp_avg_sq[i] = v;
-      T v_hat = v;
-      if (amsgrad) {
-        v_hat = std::max(max_exp_avg_sq[i], v);
-        max_exp_avg_sq[i] = v_hat;
-      }
-      param[i] = p - step_size * m / (std::sqrt(v_hat) * inv_bias2_sqrt + eps);
-    }
-  });
+  auto run = [&](auto coupled, auto decoupled, auto amsgrad) {
+    adam_loop<T, decltype(coupled)::value, decltype(decoupled)::value, decltype(amsgrad)::value>(
+        n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, s);
+  };
+  using Yes = std::true_type;
+  using No = std::false_type;
+  if (s.amsgrad) {
+    if (coupled_wd) return run(Yes{}, No{}, Yes{});
+    if (decoupled_wd) return run(No{}, Yes{}, Yes{});
+    return run(No{}, No{}, Yes{});
+  }
+  if (coupled_wd) return run(Yes{}, No{}, No{});
+  if (decoupled_wd) return run(No{}, Yes{}, No{});
+  return run(No{}, No{}, No{});
 }
 
 template <class T>

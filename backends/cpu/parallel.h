@@ -1,5 +1,5 @@
-// Parallel loops for CPU kernels (oneTBB) and the rule that keeps OpenBLAS from oversubscribing:
-// inside a TBB-parallel region every gemm must run on the calling thread only.
+// Parallel loops for CPU kernels (oneTBB). OpenBLAS is single-threaded throughout (CpuBackend), so
+// a kernel may call gemm inside a parallel region without oversubscribing the machine.
 #pragma once
 
 #include <cstdint>
@@ -24,18 +24,5 @@ void parallel_for(int64_t n, int64_t grain, Fn&& fn) {
 // Elements per task for cheap elementwise work: below this, threading costs more than it saves
 // (measured on the W1 shapes; see bench/RESULTS.md).
 constexpr int64_t kElementwiseGrain = 32768;
-
-// While alive, OpenBLAS calls from this process run single-threaded. Use around TBB-parallel
-// regions that call gemm; nests safely.
-class BlasSerialScope {
- public:
-  BlasSerialScope();
-  ~BlasSerialScope();
-  BlasSerialScope(const BlasSerialScope&) = delete;
-  BlasSerialScope& operator=(const BlasSerialScope&) = delete;
-
- private:
-  int previous_;
-};
 
 }  // namespace strata::cpu
