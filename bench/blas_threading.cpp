@@ -48,7 +48,7 @@ std::vector<Figure> run_blas_threading() {
     openblas_set_num_threads(1);
     const double serial = milliseconds([&] { for (int i = 0; i < batch; ++i) one(i); });
     const double over_tbb = milliseconds([&] { tbb::parallel_for(0, batch, [&](int i) { one(i); }); });
-    openblas_set_num_threads(threads);
+    openblas_set_num_threads(1);  // as the CPU backend keeps it
     const std::string name = "gemm threads " + std::to_string(batch) + "x[" + std::to_string(m) + "x" +
                              std::to_string(k) + " @ " + std::to_string(k) + "x" + std::to_string(n) + "]";
     figures.push_back({name, "ms", over_tbb,

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "bench/direct_blas.h"
 #include "bench/workloads.h"
 #include "ops/ops.h"
 
@@ -31,6 +32,7 @@ double measure_sgemm_gflops() {
   const int n = 1024;
   Generator gen(1);
   Tensor a = randn({n, n}, {}, &gen), b = randn({n, n}, {}, &gen), c = zeros({n, n});
+  DirectBlasThreads blas_threads;
   const double s = seconds_per_call([&] {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data_ptr<float>(), n,
                 b.data_ptr<float>(), n, 0.0f, c.data_ptr<float>(), n);
@@ -48,6 +50,7 @@ std::vector<Figure> run_w4_gemm() {
     Tensor a = randn({m, k}, {}, &gen), b = randn({k, n}, {}, &gen), c = zeros({m, n});
     const double flops = 2.0 * m * n * k;
     const double engine = seconds_per_call([&] { Tensor r = matmul(a, b); });
+    DirectBlasThreads blas_threads;
     const double blas = seconds_per_call([&] {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data_ptr<float>(), k,
                   b.data_ptr<float>(), n, 0.0f, c.data_ptr<float>(), n);

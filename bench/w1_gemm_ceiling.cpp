@@ -1,0 +1,77 @@
+// The ceiling of W1's sgemm fraction: the matrix products of one W1 training step (forward and
+// backward of its seven Linear layers at batch 128), issued as direct cblas_sgemm calls with the
+// engine's thread setting and nothing else between them. W1's fraction of the sgemm limit cannot
+// exceed this one's, whatever the engine does outside its products, because these shapes (k or n
+// of 32 and 128) run well below a 1024^3 product's speed.
+#include <cblas.h>
+
+#include <chrono>
+#include <vector>
+
+#include "bench/direct_blas.h"
+#include "bench/workloads.h"
+
+namespace strata::bench {
+
+namespace {
+
+struct LinearShape {
+  int in, out;
+  bool input_needs_grad;  // false for the first layer: the data needs no gradient
+};
+
+// W1 of WORKLOADS.md: 784 -> 512 -> 256, heads 256 -> 32 (mean and log-variance), 32 -> 256 ->
+// 512 -> 784.
+const LinearShape kW1Layers[] = {{784, 512, false}, {512, 256, true}, {256, 32, true}, {256, 32, true},
+                                 {32, 256, true},   {256, 512, true}, {512, 784, true}};
+constexpr int kBatch = 128;
+
+}  // namespace
+
+Figure run_w1_gemm_ceiling() {
+  struct Buffers {
+    std::vector<float> x, w, y, gy, gx, gw;
+  };
+  std::vector<Buffers> layers;
+  double flops = 0;
+  for (const LinearShape& l : kW1Layers) {
+    const size_t n = kBatch, in = static_cast<size_t>(l.in), out = static_cast<size_t>(l.out);
+    layers.push_back({std::vector<float>(n * in, 0.5f), std::vector<float>(out * in, 0.01f),
+                      std::vector<float>(n * out), std::vector<float>(n * out, 0.1f), std::vector<float>(n * in),
+                      std::vector<float>(out * in)});
+    flops += 2.0 * n * in * out * (l.input_needs_grad ? 3 : 2);
+  }
+  // The products as a Linear layer issues them: y = x W^T, gx = gy W, gW = gy^T x.
+  auto step = [&] {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const LinearShape& l = kW1Layers[i];
+      Buffers& b = layers[i];
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kBatch, l.out, l.in, 1.0f, b.x.data(), l.in, b.w.data(),
+                  l.in, 0.0f, b.y.data(), l.out);
+    }
+    for (size_t i = layers.size(); i-- > 0;) {
+      const LinearShape& l = kW1Layers[i];
+      Buffers& b = layers[i];
+      if (l.input_needs_grad)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kBatch, l.in, l.out, 1.0f, b.gy.data(), l.out,
+                    b.w.data(), l.in, 0.0f, b.gx.data(), l.in);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l.out, l.in, kBatch, 1.0f, b.gy.data(), l.out, b.x.data(),
+                  l.in, 0.0f, b.gw.data(), l.in);
+    }
+  };
+  DirectBlasThreads blas_threads;
+  step();  // warm-up
+  int steps = 0;
+  double elapsed = 0;
+  const auto start = std::chrono::steady_clock::now();
+  do {
+    step();
+    ++steps;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < 1.0);
+  return {"W1-products", "GFLOP/s", flops * steps / elapsed / 1e9,
+          "the 20 cblas_sgemm calls of one W1 step alone, " + std::to_string(flops / kBatch / 1e6).substr(0, 4) +
+              " MFLOP per image"};
+}
+
+}  // namespace strata::bench
