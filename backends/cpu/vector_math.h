@@ -17,11 +17,16 @@
 
 namespace strata::cpu {
 
+// Forced inline: called out of line (GCC's size heuristics declined to inline exp_f32 into the
+// kernels' lambdas), the loops stay scalar and the point of these functions is lost (perf on W3
+// showed exp_f32 as a symbol of its own).
+#define STRATA_VECTOR_INLINE [[gnu::always_inline]] inline
+
 // e^x for every float x: +inf above 88.72, 0 below -103.97, NaN for NaN.
 // Cody-Waite range reduction x = n ln2 + r, |r| <= ln2 / 2, with ln2 in two parts so that r is
 // exact; e^r by Cephes' degree-6 minimax polynomial; 2^n applied as two factors 2^(n/2) 2^(n - n/2)
 // so that results in the denormal range are still right.
-inline float exp_f32(float x) {
+STRATA_VECTOR_INLINE float exp_f32(float x) {
   // Clamped so that n fits the exponent field; written as selects (fmin/fmax would be libm calls),
   // with NaN mapped to the lower bound so no NaN reaches the float-to-int conversion.
   const float low = x >= -103.97208f ? x : -103.97208f;
@@ -50,7 +55,7 @@ inline float exp_f32(float x) {
 // log(1 + e^-a) for a >= 0 (the tail of softplus and of BCE with logits): t = e^-a in (0, 1],
 // log1p(t) = 2 atanh(s) with s = t / (2 + t) in (0, 1/3], summed as 2 s (1 + s^2/3 + s^4/5 + ...)
 // to s^16 (the next term is below 2^-26 relative).
-inline float softplus_tail_f32(float a) {
+STRATA_VECTOR_INLINE float softplus_tail_f32(float a) {
   const float t = exp_f32(-a);
   const float s = t / (2.0f + t);
   const float s2 = s * s;
@@ -67,7 +72,7 @@ inline float softplus_tail_f32(float a) {
 
 // The kernels' entry points: the vectorisable float versions, libm for double.
 template <class T>
-inline T fast_exp(T x) {
+STRATA_VECTOR_INLINE T fast_exp(T x) {
   if constexpr (std::is_same_v<T, float>) {
     return exp_f32(x);
   } else {
@@ -76,7 +81,7 @@ inline T fast_exp(T x) {
 }
 
 template <class T>
-inline T softplus_tail(T a) {
+STRATA_VECTOR_INLINE T softplus_tail(T a) {
   if constexpr (std::is_same_v<T, float>) {
     return softplus_tail_f32(a);
   } else {
@@ -87,10 +92,12 @@ inline T softplus_tail(T a) {
 // 1 / (1 + e^-x) without overflow and without a branch: e = e^-|x|, then 1 / (1 + e) or
 // e / (1 + e) by the sign of x.
 template <class T>
-inline T sigmoid(T x) {
+STRATA_VECTOR_INLINE T sigmoid(T x) {
   const T e = fast_exp(-std::abs(x));
   const T inv = T(1) / (T(1) + e);
   return x >= 0 ? inv : e * inv;
 }
+
+#undef STRATA_VECTOR_INLINE
 
 }  // namespace strata::cpu
