@@ -196,6 +196,13 @@ CommandLine::CommandLine() {
       "(two-step generation); --data defaults to that run's data");
   cmd.add_option("--config", train_.config_file, "JSON file with the same settings (flags override it)");
   cmd.add_option("--resume", train_.resume_dir, "continue the run in this folder from its latest checkpoint");
+  // Launch settings, not the run's: they are not written to config.json.
+  cmd.add_flag("--distributed", other_.distributed,
+               "data-parallel over the processes of an MPI job (mpirun -np N strata train ... --distributed): "
+               "each process trains on its shard with --batch-size examples per step; gradients are averaged");
+  cmd.add_option("--distributed-timeout", other_.distributed_timeout,
+                 "--distributed: seconds to wait for the other processes before failing (default 600)")
+      ->check(CLI::PositiveNumber);
 
   sample_cmd_ = app_.add_subcommand("sample", "draw samples from a trained run into a PNG grid");
   sample_cmd_->add_option("--run", other_.run_dir, "run folder")->required();

@@ -26,6 +26,8 @@ struct Command {
   std::string run_dir;            // Resume, Sample, Eval
   std::optional<int64_t> epochs;  // Resume: a new number of epochs
   int threads = 0;                // Resume: CPU threads (0: the run's own setting)
+  bool distributed = false;       // Train, Resume: data-parallel over the processes of an MPI job
+  double distributed_timeout = 600;  // Train, Resume: seconds a collective waits for the other ranks
   int64_t sample_n = 64;
   uint64_t sample_seed = 0;
   std::string sample_out;

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "cli/command_line.h"
+#include "engine/distributed/communicator.h"
 #include "training/generalization_report.h"
 #include "training/intrinsic_dimension_report.h"
 #include "training/latent_geometry_report.h"
@@ -28,11 +29,13 @@ int main(int argc, char** argv) {
     }
     switch (c.action) {
       case cli::Action::Train:
-        train_run(c.config, TrainOptions{});
+        train_run(c.config, TrainOptions{.distributed = c.distributed, .distributed_timeout = c.distributed_timeout});
         break;
       case cli::Action::Resume: {
         TrainOptions options;
         options.threads = c.threads;
+        options.distributed = c.distributed;
+        options.distributed_timeout = c.distributed_timeout;
         resume_run(c.run_dir, c.epochs, options);
         break;
       }
@@ -94,6 +97,8 @@ int main(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "strata: %s\n", e.what());
+    // In an MPI job the other ranks would wait for this one until their timeout: end them all now.
+    if (distributed::initialized() && distributed::world().world_size() > 1) distributed::abort(1);
     return 1;
   }
   return 0;

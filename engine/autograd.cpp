@@ -36,8 +36,18 @@ class AccumulateGrad final : public Node {
   std::vector<Tensor> apply(const Tensor& grad) override;
   const std::weak_ptr<TensorImpl>& leaf() const { return leaf_; }
 
+  uint64_t add_hook(autograd::PostAccumulateGradHook hook) {
+    hooks_.push_back({++last_hook_id_, std::move(hook)});
+    return last_hook_id_;
+  }
+  void remove_hook(uint64_t id) {
+    std::erase_if(hooks_, [id](const auto& h) { return h.first == id; });
+  }
+
  private:
   std::weak_ptr<TensorImpl> leaf_;
+  std::vector<std::pair<uint64_t, autograd::PostAccumulateGradHook>> hooks_;
+  uint64_t last_hook_id_ = 0;
 };
 
 // A fresh contiguous copy: gradients that reach .grad() must own their memory, since a backward
@@ -119,6 +129,12 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad) {
     leaf->grad = sole_owner_of_buffer(grad) ? grad : contiguous_copy(grad);
   } else {
     add_into(leaf->grad, grad);
+  }
+  if (!hooks_.empty()) {
+    const Tensor handle(leaf);
+    // A copy: a hook may remove itself (or another) while running.
+    const auto hooks = hooks_;
+    for (const auto& [id, hook] : hooks) hook(handle);
   }
   return {};
 }
@@ -373,6 +389,36 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                  shape_str(inputs[i].shape()),
                  ") was not used to compute the outputs; pass allow_unused=true to get an undefined gradient");
   return captured;
+}
+
+PostAccumulateGradHookHandle::~PostAccumulateGradHookHandle() { remove(); }
+
+PostAccumulateGradHookHandle& PostAccumulateGradHookHandle::operator=(PostAccumulateGradHookHandle&& other) noexcept {
+  if (this != &other) {
+    remove();
+    node_ = std::move(other.node_);
+    id_ = other.id_;
+    other.node_.reset();
+  }
+  return *this;
+}
+
+void PostAccumulateGradHookHandle::remove() {
+  if (const std::shared_ptr<Node> node = node_.lock()) static_cast<AccumulateGrad&>(*node).remove_hook(id_);
+  node_.reset();
+}
+
+PostAccumulateGradHookHandle register_post_accumulate_grad_hook(const Tensor& leaf, PostAccumulateGradHook hook) {
+  STRATA_CHECK(leaf.defined() && leaf.is_leaf() && leaf.requires_grad(),
+               "register_post_accumulate_grad_hook: the tensor must be a leaf that requires grad (a parameter), got ",
+               !leaf.defined() ? std::string("an undefined tensor")
+                               : detail::concat(leaf.is_leaf() ? "a leaf" : "a non-leaf", " of shape ",
+                                                shape_str(leaf.shape()),
+                                                leaf.requires_grad() ? "" : " that does not require grad"));
+  STRATA_CHECK(hook, "register_post_accumulate_grad_hook: the hook is empty");
+  const std::shared_ptr<Node>& node = grad_accumulator(leaf.impl_ptr());
+  const uint64_t id = static_cast<AccumulateGrad&>(*node).add_hook(std::move(hook));
+  return PostAccumulateGradHookHandle(node, id);
 }
 
 }  // namespace autograd

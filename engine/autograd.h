@@ -34,6 +34,19 @@ class NoGradGuard {
   bool previous_;
 };
 
+// Turns graph recording on for its scope, even inside a NoGradGuard (evaluations that need a
+// derivative: divergences of velocity fields, decoder Jacobians).
+class GradEnabledGuard {
+ public:
+  GradEnabledGuard() : previous_(GradMode::enabled()) { GradMode::set_enabled(true); }
+  ~GradEnabledGuard() { GradMode::set_enabled(previous_); }
+  GradEnabledGuard(const GradEnabledGuard&) = delete;
+  GradEnabledGuard& operator=(const GradEnabledGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // NaN/Inf detection, as PyTorch's anomaly mode (strata train --detect-anomaly). Thread-local and
 // off by default: it reads every value an op produces, which costs a pass over memory per op.
 // While on, every op that records a graph node checks its forward output, and backward checks
@@ -122,6 +135,36 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 // What Tensor::backward runs.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
               bool retain_graph);
+
+// Called with a leaf each time backward has accumulated a gradient into its .grad() (PyTorch's
+// register_post_accumulate_grad_hook). The distributed gradient reducer uses it to start the
+// all-reduce of a bucket of gradients while backward is still computing the others.
+using PostAccumulateGradHook = std::function<void(const Tensor& leaf)>;
+
+// Removes its hook when destroyed (or on remove()); movable, not copyable. It holds the leaf's
+// gradient accumulator weakly, so it may outlive the leaf.
+class PostAccumulateGradHookHandle {
+ public:
+  PostAccumulateGradHookHandle() = default;
+  PostAccumulateGradHookHandle(std::weak_ptr<Node> node, uint64_t id) : node_(std::move(node)), id_(id) {}
+  ~PostAccumulateGradHookHandle();
+  PostAccumulateGradHookHandle(PostAccumulateGradHookHandle&& other) noexcept
+      : node_(std::move(other.node_)), id_(other.id_) {
+    other.node_.reset();
+  }
+  PostAccumulateGradHookHandle& operator=(PostAccumulateGradHookHandle&& other) noexcept;
+  PostAccumulateGradHookHandle(const PostAccumulateGradHookHandle&) = delete;
+  PostAccumulateGradHookHandle& operator=(const PostAccumulateGradHookHandle&) = delete;
+  void remove();
+
+ private:
+  std::weak_ptr<Node> node_;
+  uint64_t id_ = 0;
+};
+
+// `leaf` must be a leaf that requires grad. Hooks run in the order they were registered, on the
+// thread that runs backward; autograd::grad (which leaves .grad() alone) does not run them.
+PostAccumulateGradHookHandle register_post_accumulate_grad_hook(const Tensor& leaf, PostAccumulateGradHook hook);
 
 }  // namespace autograd
 }  // namespace strata

@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libstb-dev           # safetensors/JSON configs, PNG writing
   libcli11-dev                            # the strata command's flags
   liblapacke-dev                          # symmetric eigenvalues (analysis/linear_algebra)
+  libopenmpi-dev openmpi-bin              # data-parallel training over processes (engine/distributed)
   catch2                                  # the test suite (Catch2 v2)
   dataset-fashion-mnist                   # /usr/share/datasets/fashion-mnist
 )

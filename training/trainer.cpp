@@ -13,6 +13,8 @@
 
 #include "engine/data/loader.h"
 #include "engine/data/prefetcher.h"
+#include "engine/distributed/communicator.h"
+#include "engine/distributed/gradient_reducer.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/image.h"
 #include "engine/optim/adam.h"
@@ -50,6 +52,10 @@ class SigintScope {
 
 // Seeds derived from the run's seed, one per independent random stream.
 uint64_t noise_seed(const RunConfig& c) { return c.seed + 1; }
+// Each rank of a distributed run draws its own noise (identical noise on every shard would correlate
+// the ranks' gradients); rank 0's stream is the one-process run's. Every rank draws the same
+// amount per step, so all streams stand at the same offset, the one the checkpoint records.
+uint64_t rank_noise_seed(const RunConfig& c, int rank) { return noise_seed(c) + 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(rank); }
 uint64_t eval_seed(const RunConfig& c) { return c.seed + 1000; }
 uint64_t picture_seed(const RunConfig& c) { return c.seed + 2000; }
 
@@ -71,24 +77,46 @@ struct Run {
   double wall_time = 0;       // seconds of training before this process took over
   int64_t stage = -1;         // the model's training stage whose data the loader holds (-1: none yet)
   std::optional<TensorDataset> stage_validation;  // the validation data of that stage
+  // Data-parallel runs (TrainOptions::distributed); null otherwise.
+  distributed::Communicator* comm = nullptr;
+  std::unique_ptr<distributed::GradientReducer> reducer;
+  int rank() const { return comm ? comm->rank() : 0; }
+  int world_size() const { return comm ? comm->world_size() : 1; }
+  bool writes_files() const { return rank() == 0; }  // rank 0 alone writes the run folder
 };
 
-void build(Run& run, const RunConfig& config, const fs::path& dir, int threads) {
+void build(Run& run, const RunConfig& config, const fs::path& dir, const TrainOptions& options) {
   validate(config);
   run.config = config;
   run.dir = dir;
-  if (threads > 0) set_num_threads(threads);
+  if (options.distributed) {
+    run.comm = &distributed::world();
+    run.comm->set_timeout_seconds(options.distributed_timeout);
+  }
+  if (options.threads > 0) set_num_threads(options.threads);
   else if (config.threads > 0) set_num_threads(config.threads);
+  else if (run.comm && run.comm->local_world_size() > 1)  // the node's cores shared among its ranks
+    set_num_threads(std::max(1, get_num_threads() / run.comm->local_world_size()));
   manual_seed(config.seed);  // the model's initial weights
   run.data = load_data(config);
   run.model = make_model(config, *run.data);
   run.adam = std::make_unique<optim::Adam>(run.model->parameters(), optim::AdamOptions{.lr = config.lr});
-  run.loader = std::make_unique<DataLoader>(
-      run.data->train,
-      DataLoaderOptions{.batch_size = config.batch_size, .shuffle = true, .drop_last = true, .seed = config.seed});
-  STRATA_CHECK(run.loader->num_batches() > 0, "train: ", run.data->train->size(), " training examples do not fill one batch of ",
-               config.batch_size);
-  run.noise = Generator(noise_seed(config));
+  run.loader = std::make_unique<DataLoader>(run.data->train, DataLoaderOptions{.batch_size = config.batch_size,
+                                                                               .shuffle = true,
+                                                                               .drop_last = true,
+                                                                               .seed = config.seed,
+                                                                               .world_size = run.world_size(),
+                                                                               .rank = run.rank()});
+  STRATA_CHECK(run.loader->num_batches() > 0, "train: ", run.loader->examples_per_epoch(),
+               " training examples", run.comm ? " per rank" : "", " do not fill one batch of ", config.batch_size);
+  run.noise = Generator(rank_noise_seed(config, run.rank()));
+  if (run.comm) {
+    // Its own optimizer steps inside after_step() would need their own averaged gradients.
+    STRATA_CHECK(run.model->auxiliary_optimizers().empty(), "train --distributed: ", config.model,
+                 " trains a second network with its own optimizer (", run.model->auxiliary_optimizers().begin()->first,
+                 "), which the gradient reducer does not average yet; train it in one process");
+    run.reducer = std::make_unique<distributed::GradientReducer>(*run.comm, run.model->parameters());
+  }
 }
 
 Metadata run_metadata(const Run& run, double wall_time) {
@@ -98,6 +126,7 @@ Metadata run_metadata(const Run& run, double wall_time) {
           {"best_validation_loss", std::to_string(run.best_validation)},
           {"wall_time_s", std::to_string(wall_time)},
           {"num_classes", std::to_string(run.model->num_classes())},  // 0: not class-conditional
+          {"world_size", std::to_string(run.world_size())},           // processes of a distributed run
           {"config", to_json(run.config).dump()}};
 }
 
@@ -109,6 +138,7 @@ std::map<std::string, const optim::Optimizer*> auxiliary_optimizers(const Run& r
 }
 
 void save(const Run& run, const std::string& name, double wall_time) {
+  if (!run.writes_files()) return;
   save_checkpoint(run.dir / "checkpoints" / (name + ".safetensors"), run.model->module(), run.adam.get(),
                   {{"noise", &run.noise}}, run_metadata(run, wall_time), {{"train", run.loader.get()}},
                   auxiliary_optimizers(run));
@@ -137,25 +167,53 @@ int64_t count(const Metadata& m, const char* key) {
   return static_cast<int64_t>(v);
 }
 
-// Mean loss terms over a dataset, with the noise fixed by the run's seed so evaluations compare.
-std::vector<std::pair<std::string, double>> evaluate(Trainable& model, const TensorDataset& data, uint64_t seed) {
+// Sums over a dataset of the loss terms (in loss_names() order), with the noise fixed by `seed` so
+// evaluations compare. dataset_size: of the whole set, when `data` is one rank's part of it.
+std::vector<double> sum_loss_terms(Trainable& model, const TensorDataset& data, int64_t dataset_size, uint64_t seed) {
   NoGradGuard no_grad;
   model.module().eval();
-  model.set_dataset_size(data.size());
+  model.set_dataset_size(dataset_size);
   Generator gen(seed);
-  std::vector<std::pair<std::string, double>> totals;
-  int64_t count = 0;
+  const size_t names = model.loss_names().size();
+  std::vector<double> totals(names, 0.0);
   for (const Batch& batch : DataLoader(data, {.batch_size = kEvalBatch})) {
     const LossTerms terms = model.labelled_loss_terms(batch.inputs, batch.labels, &gen);
+    STRATA_CHECK(terms.size() == names, "evaluate: the model returned ", terms.size(), " loss terms but names ",
+                 names);
     const double n = static_cast<double>(batch.inputs.size(0));
-    if (totals.empty())
-      for (const auto& [name, value] : terms) totals.push_back({name, 0.0});
-    for (size_t i = 0; i < terms.size(); ++i) totals[i].second += terms[i].second.item<double>() * n;
-    count += batch.inputs.size(0);
+    for (size_t i = 0; i < names; ++i) totals[i] += terms[i].second.item<double>() * n;
   }
-  for (auto& t : totals) t.second /= static_cast<double>(count);
   model.module().train();
   return totals;
+}
+
+std::vector<std::pair<std::string, double>> named_means(const Trainable& model, const std::vector<double>& totals,
+                                                        int64_t count) {
+  std::vector<std::pair<std::string, double>> out;
+  const std::vector<std::string> names = model.loss_names();
+  for (size_t i = 0; i < names.size(); ++i) out.push_back({names[i], totals[i] / static_cast<double>(count)});
+  return out;
+}
+
+// Mean loss terms over a dataset, with the noise fixed by the run's seed so evaluations compare.
+std::vector<std::pair<std::string, double>> evaluate(Trainable& model, const TensorDataset& data, uint64_t seed) {
+  return named_means(model, sum_loss_terms(model, data, data.size(), seed), data.size());
+}
+
+// The same over the ranks of a distributed run: rank r evaluates the r-th contiguous part of the
+// data with the noise of seed + r, and the sums are reduced. For a deterministic loss it is the
+// one-process figure up to float rounding; for a noisy one a draw of the same estimate.
+std::vector<std::pair<std::string, double>> evaluate(Run& run, const TensorDataset& data, uint64_t seed) {
+  if (!run.comm) return evaluate(*run.model, data, seed);
+  const int64_t n = data.size(), w = run.world_size(), r = run.rank();
+  const int64_t begin = n * r / w, end = n * (r + 1) / w;
+  const TensorDataset part(narrow(data.inputs(), 0, begin, end - begin),
+                           data.labels().defined() ? narrow(data.labels(), 0, begin, end - begin) : Tensor());
+  std::vector<double> totals =
+      end > begin ? sum_loss_terms(*run.model, part, n, seed + static_cast<uint64_t>(r))
+                  : std::vector<double>(run.model->loss_names().size(), 0.0);
+  run.comm->all_reduce_sum(totals);
+  return named_means(*run.model, totals, n);
 }
 
 // Flat [n, C*H*W] images as [n, C, H, W] for a grid.
@@ -281,14 +339,22 @@ void enter_stage(Run& run) {
 }
 
 TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
-  std::ostream& out = options.log ? *options.log : std::cout;  // tests capture it
+  std::ostream silent(nullptr);  // ranks other than 0 print nothing
+  std::ostream& out = !run.writes_files() ? silent : options.log ? *options.log : std::cout;  // tests capture it
   SigintScope sigint;
   AnomalyGuard anomaly(run.config.detect_anomaly);
   const int64_t steps_per_epoch = run.loader->num_batches();
-  MetricsLog metrics = resuming ? MetricsLog::resume(run.dir / "metrics.csv", metric_columns(*run.model), run.global_step)
-                                : MetricsLog(run.dir / "metrics.csv", metric_columns(*run.model));
+  std::optional<MetricsLog> metrics;
+  if (run.writes_files())
+    metrics = resuming ? MetricsLog::resume(run.dir / "metrics.csv", metric_columns(*run.model), run.global_step)
+                       : MetricsLog(run.dir / "metrics.csv", metric_columns(*run.model));
   ProgressOptions progress_options{.out = &out, .terminal = std::nullopt, .log_every = run.config.log_every};
-  if (options.log) progress_options.terminal = false;
+  if (options.log || !run.writes_files()) progress_options.terminal = false;
+  if (run.comm) {
+    run.reducer->broadcast_parameters(0);  // identical starting points, whatever each rank built or loaded
+    out << "distributed: " << run.world_size() << " processes x batch " << run.config.batch_size << " = global batch "
+        << run.world_size() * run.config.batch_size << ", " << get_num_threads() << " thread(s) each\n";
+  }
   ProgressReporter progress(run.config.epochs, steps_per_epoch, progress_options);
   const auto start = std::chrono::steady_clock::now();
   auto wall = [&] {
@@ -304,8 +370,12 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
                                     "); continue with: strata train --resume ", run.dir.string()));
     result.interrupted = true;
   };
+  // A distributed run stops where any rank was asked to (each rank's request travels with the
+  // step's metrics), so all ranks stop after the same step.
+  bool peer_asked_to_stop = false;
   auto should_stop = [&] {
-    return stop_requested.load() || (options.stop_after_steps > 0 && run.global_step >= options.stop_after_steps);
+    return stop_requested.load() || peer_asked_to_stop ||
+           (options.stop_after_steps > 0 && run.global_step >= options.stop_after_steps);
   };
 
   while (run.epoch < run.config.epochs && !result.interrupted) {
@@ -328,23 +398,39 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
       run.model->set_step(run.global_step);
       run.model->set_dataset_size(run.data->train->size());
       LossTerms terms = run.model->labelled_loss_terms(batch.inputs, batch.labels, &run.noise);
+      if (run.reducer) run.reducer->begin_step();
       terms[0].second.backward();
+      if (run.reducer) run.reducer->finish_step();  // every .grad() is now the mean over ranks
       if (run.config.clip_grad_norm > 0) optim::clip_grad_norm_(run.adam->params(), run.config.clip_grad_norm);
       run.adam->step();
       for (auto& term : run.model->after_step(&run.noise)) terms.push_back(std::move(term));
+      // Buffers (batch-norm statistics, VQ-VAE's EMA codebook) saw only this rank's batch: their
+      // mean keeps the ranks' models identical. (DDP broadcasts rank 0's instead.) Neither equals
+      // what one process would compute from the global batch.
+      if (run.comm && !run.model->module().buffers().empty())
+        distributed::all_reduce_mean(*run.comm, run.model->module().buffers());
       ++run.global_step;
       run.step_in_epoch = i + 1;
       std::map<std::string, double> row{{"step", static_cast<double>(run.global_step)},
                                         {"epoch", static_cast<double>(run.epoch + 1)},
                                         {"wall_time_s", wall()},
                                         {"lr", run.adam->lr()}};
-      std::vector<std::pair<std::string, double>> shown;
-      for (const auto& [name, value] : terms) {
-        row[name] = value.item<double>();
-        shown.push_back({name, row[name]});
+      std::vector<double> values;
+      for (const auto& [name, value] : terms) values.push_back(value.item<double>());
+      if (run.comm) {  // the global batch's terms (the mean of the ranks' means), and the stop requests
+        values.push_back(stop_requested.load() ? 1.0 : 0.0);
+        run.comm->all_reduce_sum(values);
+        peer_asked_to_stop = values.back() > 0;
+        values.pop_back();
+        for (double& v : values) v /= run.world_size();
       }
-      metrics.append(row);
-      progress.update(run.epoch + 1, run.step_in_epoch, batch.inputs.size(0), shown);
+      std::vector<std::pair<std::string, double>> shown;
+      for (size_t t = 0; t < terms.size(); ++t) {
+        row[terms[t].first] = values[t];
+        shown.push_back({terms[t].first, values[t]});
+      }
+      if (metrics) metrics->append(row);
+      progress.update(run.epoch + 1, run.step_in_epoch, batch.inputs.size(0) * run.world_size(), shown);
       // Mid-epoch checkpoints bound what a crash (kill -9, power loss) can lose; the last step of
       // an epoch is left to the epoch-end checkpoint, which also holds the validation result.
       if (run.config.checkpoint_every > 0 && run.global_step % run.config.checkpoint_every == 0 &&
@@ -354,7 +440,7 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
     if (result.interrupted) break;
     progress.finish();
 
-    const auto val = evaluate(*run.model, *run.stage_validation, eval_seed(run.config));
+    const auto val = evaluate(run, *run.stage_validation, eval_seed(run.config));
     ++run.epoch;
     run.step_in_epoch = 0;
     std::map<std::string, double> row{{"step", static_cast<double>(run.global_step)},
@@ -366,15 +452,16 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
       line += " " + name + " " + format_metric(value);
     }
     progress.message(line);
-    metrics.append(row);
+    if (metrics) metrics->append(row);
     const int64_t every = run.config.pictures_every;
-    if (run.epoch == run.config.epochs || (every > 0 && run.epoch % every == 0)) write_pictures(run);
+    if (run.writes_files() && (run.epoch == run.config.epochs || (every > 0 && run.epoch % every == 0)))
+      write_pictures(run);
     const double val_loss = val.front().second;
     const bool improved = val_loss < run.best_validation;
     if (improved) run.best_validation = val_loss;
     save(run, "latest", wall());
     if (improved) save(run, "best", wall());
-    write_curves(run);
+    if (run.writes_files()) write_curves(run);
   }
   result.global_step = run.global_step;
   result.epochs_completed = run.epoch;
@@ -386,12 +473,16 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
 
 TrainResult train_run(const RunConfig& config, const TrainOptions& options) {
   const fs::path dir = config.out;
-  STRATA_CHECK(!fs::exists(dir / "config.json"), "train: ", dir.string(),
-               " already holds a run; continue it with --resume ", dir.string(), " or choose another --out");
   Run run;
-  build(run, config, dir, options.threads);
-  for (const char* sub : {"checkpoints", "samples", "reconstructions"}) fs::create_directories(dir / sub);
-  io::write_file_atomically(dir / "config.json", to_json(config).dump(2) + "\n");
+  // Rank 0 alone looks at the folder: the others could see the config.json it has just written.
+  const bool writes = !options.distributed || distributed::world().rank() == 0;
+  STRATA_CHECK(!writes || !fs::exists(dir / "config.json"), "train: ", dir.string(),
+               " already holds a run; continue it with --resume ", dir.string(), " or choose another --out");
+  build(run, config, dir, options);
+  if (writes) {
+    for (const char* sub : {"checkpoints", "samples", "reconstructions"}) fs::create_directories(dir / sub);
+    io::write_file_atomically(dir / "config.json", to_json(config).dump(2) + "\n");
+  }
   return train_loop(run, options, false);
 }
 
@@ -400,14 +491,24 @@ TrainResult resume_run(const std::string& run_dir, std::optional<int64_t> epochs
   const fs::path latest = dir / "checkpoints" / "latest.safetensors";
   STRATA_CHECK(fs::exists(latest), "resume: ", latest.string(), " does not exist (nothing to resume in ", run_dir, ")");
   RunConfig config = load_config((dir / "config.json").string());
+  const bool writes = !options.distributed || distributed::world().rank() == 0;
   if (epochs) {
     config.epochs = *epochs;
-    io::write_file_atomically(dir / "config.json", to_json(config).dump(2) + "\n");
+    if (writes) io::write_file_atomically(dir / "config.json", to_json(config).dump(2) + "\n");
   }
   Run run;
-  build(run, config, dir, options.threads);
+  build(run, config, dir, options);
   const Metadata meta = load_checkpoint(latest, run.model->module(), run.adam.get(), {{"noise", &run.noise}},
                                         {{"train", run.loader.get()}}, run.model->auxiliary_optimizers());
+  // Mid-epoch, the loaders' shards and the noise streams are those of the run's number of processes.
+  const auto world = meta.find("world_size");
+  const int64_t saved_world = world == meta.end() ? 1 : count(meta, "world_size");
+  STRATA_CHECK(saved_world == run.world_size() || count(meta, "step_in_epoch") == 0, "resume: ", run_dir,
+               " stopped mid-epoch in a run of ", saved_world, " process(es); resume it with ",
+               saved_world > 1 ? detail::concat("mpirun -np ", saved_world, " strata train --distributed") : std::string("one process"),
+               " (a different count may continue only from an epoch's end)");
+  // The checkpoint holds rank 0's noise; every rank's stream stands at the same offset.
+  run.noise.set_state(rank_noise_seed(config, run.rank()), run.noise.offset());
   run.epoch = count(meta, "epoch");
   run.step_in_epoch = count(meta, "step_in_epoch");
   run.global_step = count(meta, "global_step");

@@ -28,6 +28,13 @@ struct TrainOptions {
   int threads = 0;                // overrides config.threads when positive
   int64_t stop_after_steps = 0;   // stop (as on SIGINT) once this global step is reached; 0: never
   std::ostream* log = nullptr;    // progress output; null: standard output
+  // Data-parallel over the processes of an MPI job (mpirun -np W strata train ... --distributed;
+  // engine/distributed/). Each rank trains on its shard of every epoch with config.batch_size
+  // examples per step, gradients are averaged over ranks, and only rank 0 writes the run folder.
+  // W processes with batch B take the steps one process takes with batch W B (to float rounding),
+  // for models whose loss is a mean over independent examples (no batch norm, no batch-level estimators).
+  bool distributed = false;
+  double distributed_timeout = 600;  // seconds a collective waits for the other ranks before failing
 };
 
 struct TrainResult {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/creation.h"
+#include "engine/data/distributed_sampler.h"
 
 namespace strata {
 
@@ -13,10 +14,17 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
     : dataset_(std::move(dataset)), options_(options), generator_(options.seed), epoch_start_(options.seed) {
   STRATA_CHECK(dataset_ != nullptr, "DataLoader: the dataset is null");
   STRATA_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got ", options_.batch_size);
+  STRATA_CHECK(options_.world_size >= 1 && options_.rank >= 0 && options_.rank < options_.world_size,
+               "DataLoader: rank ", options_.rank, " is not a rank of a job of ", options_.world_size, " processes");
+}
+
+int64_t DataLoader::examples_per_epoch() const {
+  const int64_t n = dataset_->size();
+  return options_.world_size == 1 ? n : shard_size(n, options_.world_size, options_.drop_last);
 }
 
 int64_t DataLoader::num_batches() const {
-  const int64_t n = dataset_->size(), b = options_.batch_size;
+  const int64_t n = examples_per_epoch(), b = options_.batch_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -24,6 +32,7 @@ void DataLoader::start_epoch() {
   epoch_start_ = generator_;
   const int64_t n = dataset_->size();
   Tensor order = options_.shuffle ? randperm(n, &generator_) : arange(static_cast<double>(n));
+  if (options_.world_size > 1) order = shard_of_order(order, options_.rank, options_.world_size, options_.drop_last);
   // The index_select kernel reads indices where the data lives.
   if (dataset_->device() != order.device())
     order = from_blob(order.raw_data(), order.shape(), DType::Int64, dataset_->device());
@@ -37,7 +46,7 @@ Batch DataLoader::batch(int64_t i) const {
   STRATA_CHECK(i >= 0 && i < num_batches(), "DataLoader: batch ", i, " is out of range for ", num_batches(),
                " batches per epoch");
   const int64_t start = i * options_.batch_size;
-  const int64_t count = std::min(options_.batch_size, dataset_->size() - start);
+  const int64_t count = std::min(options_.batch_size, examples_per_epoch() - start);
   return dataset_->gather(Tensor::make_view(order_, {count}, {1}, order_.offset() + start));
 }
 

@@ -36,6 +36,11 @@ struct DataLoaderOptions {
   bool shuffle = false;
   bool drop_last = false;  // skip the final batch when it would be smaller than batch_size
   uint64_t seed = 0;       // of the generator that shuffles
+  // Data-parallel training (distributed_sampler.h): this loader yields rank `rank`'s shard of each
+  // epoch's order, of a job of `world_size` processes whose loaders share the seed. The tail of an
+  // order that the ranks cannot share equally is dropped with drop_last, padded otherwise.
+  int64_t world_size = 1;
+  int64_t rank = 0;
 };
 
 class DataLoader {
@@ -46,11 +51,13 @@ class DataLoader {
   const Dataset& dataset() const { return *dataset_; }
   const DataLoaderOptions& options() const { return options_; }
   int64_t num_batches() const;  // per epoch
+  int64_t examples_per_epoch() const;  // this rank's: the dataset's size, or its shard's
   int64_t epochs_started() const { return epochs_; }
 
   // Begins an epoch: draws a new order when shuffling. begin() calls it.
   void start_epoch();
-  // This epoch's order of example indices (int64 [N]); undefined before the first epoch.
+  // This epoch's order of example indices (int64 [N], or this rank's shard of it); undefined before
+  // the first epoch.
   const Tensor& order() const { return order_; }
   // Batch i < num_batches() of the current epoch.
   Batch batch(int64_t i) const;
