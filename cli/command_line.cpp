@@ -201,8 +201,7 @@ CommandLine::CommandLine() {
                "data-parallel over the processes of an MPI job (mpirun -np N strata train ... --distributed): "
                "each process trains on its shard with --batch-size examples per step; gradients are averaged");
   cmd.add_option("--distributed-timeout", other_.distributed_timeout,
-                 "--distributed: seconds to wait for the other processes before failing (default 600)")
-      ->check(CLI::PositiveNumber);
+                 "--distributed: seconds to wait for the other processes before failing (default 600)");
 
   sample_cmd_ = app_.add_subcommand("sample", "draw samples from a trained run into a PNG grid");
   sample_cmd_->add_option("--run", other_.run_dir, "run folder")->required();
@@ -388,6 +387,8 @@ Command CommandLine::parse(int argc, const char* const* argv) {
   app_.parse(argc, argv);
   Command c = other_;
   if (*train_cmd_) {
+    STRATA_CHECK(c.distributed_timeout > 0, "--distributed-timeout must be a positive number of seconds, got ",
+                 c.distributed_timeout);
     if (train_.resume_dir.empty()) {
       c.action = Action::Train;
       c.config = resolve();
