@@ -130,22 +130,23 @@ void wait_for(MPI_Request& request, MpiCommunicator& comm, const std::string& wh
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   const auto limit = std::chrono::duration<double>(comm.timeout_seconds());
-  for (int64_t polls = 0;; ++polls) {
+  for (;;) {
     int done = 0;
     check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), what.c_str());
     if (done) return;
-    // Spin for the short waits of a step's collectives, then back off so a long wait (a rank
-    // still writing pictures) leaves the core alone.
-    if (polls < 20000) {
-      std::this_thread::yield();
-      continue;
-    }
-    if (clock::now() - start > limit) {
+    const auto waited = clock::now() - start;
+    if (waited > limit) {
       comm.mark_broken();
       throw Error(detail::concat("distributed: ", what, " on rank ", comm.rank(), " of ", comm.world_size(),
                                  " did not complete within ", comm.timeout_seconds(),
                                  " s: another rank has died, hung, or is not running the same step "
                                  "(raise the limit with --distributed-timeout if a rank is only slow)"));
+    }
+    // Spin (yielding) through the waits of a step's collectives (milliseconds), then back off so
+    // that a long wait (rank 0 writing pictures) leaves the core alone.
+    if (waited < std::chrono::milliseconds(20)) {
+      std::this_thread::yield();
+      continue;
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }

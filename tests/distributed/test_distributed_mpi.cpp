@@ -196,4 +196,28 @@ TEST_CASE("2 processes x batch 16 train the parameters 1 process x batch 32 trai
     REQUIRE(log.str().empty());  // only rank 0 reports
   }
   comm().barrier();
+
+  // Interrupted mid-epoch and resumed by both ranks: the uninterrupted run's parameters, exactly.
+  c.batch_size = 16;
+  c.out = (dir / "resumed").string();
+  std::ostringstream quiet;
+  const training::TrainOptions distributed{.threads = 1, .stop_after_steps = 5, .log = &quiet, .distributed = true,
+                                           .distributed_timeout = 30};
+  REQUIRE(training::train_run(c, distributed).interrupted);
+  comm().barrier();
+  if (comm().rank() == 0)  // the checkpoint is of a two-process run, mid-epoch
+    require_error([&] { training::resume_run(c.out, std::nullopt, {.threads = 1, .log = &quiet}); },
+                  {"stopped mid-epoch in a run of 2 process(es)", "mpirun -np 2"});
+  training::TrainOptions resume = distributed;
+  resume.stop_after_steps = 0;
+  REQUIRE(training::resume_run(c.out, std::nullopt, resume).global_step == 16);
+  comm().barrier();
+  if (comm().rank() == 0) {
+    const auto a = parameters_of(dir / "two"), b = parameters_of(dir / "resumed");
+    for (const auto& [name, t] : a) {
+      INFO(name);
+      require_close(t, b.at(name), 0);
+    }
+  }
+  comm().barrier();
 }
