@@ -2,23 +2,12 @@
 
 #include <vector>
 
+#include "engine/autograd.h"
 #include "ops/ops.h"
 
 namespace strata::models {
 
 namespace {
-
-// Records a graph even inside NoGradGuard (evaluation and sampling run under one).
-class GradEnabledScope {
- public:
-  GradEnabledScope() : previous_(GradMode::enabled()) { GradMode::set_enabled(true); }
-  ~GradEnabledScope() { GradMode::set_enabled(previous_); }
-  GradEnabledScope(const GradEnabledScope&) = delete;
-  GradEnabledScope& operator=(const GradEnabledScope&) = delete;
-
- private:
-  bool previous_;
-};
 
 void check_points(const char* op, const Tensor& x, const Tensor& t) {
   STRATA_CHECK(x.dim() == 2 && x.size(1) >= 1, op, ": x must be [N, D], got ", shape_str(x.shape()));
@@ -39,7 +28,7 @@ Tensor checked_velocity(const char* op, const VelocityFunction& v, const Tensor&
 
 VelocityAndDivergence exact_divergence(const VelocityFunction& v, const Tensor& x, const Tensor& t) {
   check_points("exact_divergence", x, t);
-  GradEnabledScope grad_on;
+  GradEnabledGuard grad_on;  // evaluation and sampling run under NoGradGuard
   const Tensor leaf = x.detach().set_requires_grad(true);
   const Tensor out = checked_velocity("exact_divergence", v, leaf, t);
   const int64_t d = x.size(1);
@@ -63,7 +52,7 @@ VelocityAndDivergence hutchinson_divergence(const VelocityFunction& v, const Ten
                shape_str(x.shape()), ", got ", shape_str(probes.shape()));
   STRATA_CHECK(probes.dtype() == x.dtype(), "hutchinson_divergence: probes are ", dtype_name(probes.dtype()),
                " but x is ", dtype_name(x.dtype()));
-  GradEnabledScope grad_on;
+  GradEnabledGuard grad_on;  // evaluation and sampling run under NoGradGuard
   const Tensor leaf = x.detach().set_requires_grad(true);
   const Tensor out = checked_velocity("hutchinson_divergence", v, leaf, t);
   const int64_t k = probes.size(0);
