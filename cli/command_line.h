@@ -15,10 +15,21 @@
 #include "training/intrinsic_dimension_report.h"
 #include "training/latent_geometry_report.h"
 #include "training/run_config.h"
+#include "training/two_step_report.h"
 
 namespace strata::cli {
 
-enum class Action { Train, Resume, Sample, Eval, List, AnalyzeIntrinsicDim, AnalyzeGeneralization, AnalyzeLatentGeometry };
+enum class Action {
+  Train,
+  Resume,
+  Sample,
+  Eval,
+  List,
+  AnalyzeIntrinsicDim,
+  AnalyzeGeneralization,
+  AnalyzeLatentGeometry,
+  AnalyzeTwoStep
+};
 
 struct Command {
   Action action = Action::List;
@@ -52,7 +63,11 @@ struct Command {
   training::IntrinsicDimensionOptions intrinsic_dim;  // Analyze intrinsic-dim
   training::LatentGeometryOptions latent_geometry;    // Analyze latent-geometry
   training::GeneralizationOptions generalization;     // Analyze generalization
+  training::TwoStepOptions two_step;                  // Analyze two-step
 };
+
+// The options of an analyze command and the setter of each one's --quick value.
+using QuickValues = std::vector<std::pair<CLI::Option*, std::function<void()>>>;
 
 class CommandLine {
  public:
@@ -83,8 +98,11 @@ class CommandLine {
   CLI::App* analyze_cmd_ = nullptr;
   CLI::App* intrinsic_dim_cmd_ = nullptr;
   CLI::App* generalization_cmd_ = nullptr;
-  std::vector<std::pair<CLI::Option*, std::function<void()>>> generalization_quick_;  // --quick's values
+  QuickValues generalization_quick_;  // --quick's values
   bool generalization_quick_flag_ = false;
+  CLI::App* two_step_cmd_ = nullptr;
+  QuickValues two_step_quick_;
+  bool two_step_quick_flag_ = false;
   std::string intrinsic_ks_ = "3,5,10,20", intrinsic_methods_ = "mle,twonn,lpca";  // analyze intrinsic-dim, as given
   CLI::App* latent_geometry_cmd_ = nullptr;
   std::string geometry_models_ = "cae,dae,vae", geometry_sigmas_ = "0,0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5";

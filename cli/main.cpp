@@ -13,6 +13,7 @@
 #include "training/run_evaluation.h"
 #include "training/sample_quality_evaluation.h"
 #include "training/traversal_grid.h"
+#include "training/two_step_report.h"
 #include "training/trainer.h"
 
 using namespace strata;
@@ -87,6 +88,9 @@ int main(int argc, char** argv) {
         break;
       case cli::Action::AnalyzeGeneralization:
         generalization_report(c.generalization);
+        break;
+      case cli::Action::AnalyzeTwoStep:
+        two_step_report(c.two_step);
         break;
       case cli::Action::List:
         std::printf("models:\n");

@@ -271,9 +271,9 @@ std::string render_loss_curves_svg(const std::string& title, const std::vector<C
     const CurveSeries& c = series[s];
     colours.push_back(c.colour.empty() ? kPalette[s % std::size(kPalette)] : c.colour);
     const std::string& colour = colours.back();
-    const bool markers = c.style == CurveStyle::Markers;
+    const bool markers = c.style != CurveStyle::Line;
     const std::vector<std::pair<double, double>>& pts = drawn[s].points;
-    if (pts.size() > 1) {
+    if (pts.size() > 1 && c.style != CurveStyle::Points) {
       std::string points;
       for (const auto& [x, y] : pts) {
         if (!points.empty()) points += ' ';
@@ -303,7 +303,7 @@ std::string render_loss_curves_svg(const std::string& title, const std::vector<C
          num(legend_h) + "\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#ccc\" rx=\"3\"/>\n";
   for (size_t s = 0; s < series.size(); ++s) {
     const double cy = ly + 4 + row * (static_cast<double>(s) + 0.5);
-    const bool markers = series[s].style == CurveStyle::Markers;
+    const bool markers = series[s].style != CurveStyle::Line;
     svg += "<line x1=\"" + num(lx + 8) + "\" y1=\"" + num(cy) + "\" x2=\"" + num(lx + 32) + "\" y2=\"" +
            num(cy) + "\" stroke=\"" + colours[s] + "\" stroke-width=\"" + (markers ? "1.8" : "1.5") +
            "\"/>\n";

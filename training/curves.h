@@ -12,7 +12,8 @@
 
 namespace strata::training {
 
-enum class CurveStyle { Line, Markers };
+// Line: joined points; Markers: markers joined by a line; Points: markers alone (a scatter plot).
+enum class CurveStyle { Line, Markers, Points };
 
 struct CurveSeries {
   std::string name;

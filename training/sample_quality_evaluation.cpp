@@ -27,15 +27,6 @@ std::string geometry(const DataSplits& d) {
   return detail::concat(d.image_channels, " x ", d.image_height, " x ", d.image_width);
 }
 
-// The classifier's features of flat images, in batches; no gradient.
-Tensor features_of(models::Classifier& classifier, const Tensor& images) {
-  NoGradGuard no_grad;
-  std::vector<Tensor> parts;
-  for (int64_t start = 0; start < images.size(0); start += kBatch)
-    parts.push_back(classifier.features(narrow(images, 0, start, std::min(kBatch, images.size(0) - start))));
-  return cat(parts, 0);
-}
-
 // Accuracy on the whole held-out split, and the features of its first n images.
 std::pair<double, Tensor> held_out_features(models::Classifier& classifier, const TensorDataset& held_out,
                                             int64_t n) {
@@ -83,6 +74,19 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
+Tensor classifier_features(models::Classifier& classifier, const Tensor& images) {
+  NoGradGuard no_grad;
+  std::vector<Tensor> parts;
+  for (int64_t start = 0; start < images.size(0); start += kBatch)
+    parts.push_back(classifier.features(narrow(images, 0, start, std::min(kBatch, images.size(0) - start))));
+  return cat(parts, 0);
+}
+
+FeatureScores score_features(const Tensor& real, const Tensor& fake) {
+  return {analysis::frechet_distance(real, fake), analysis::precision_recall(real, fake, kPrecisionRecallK),
+          analysis::density_coverage(real, fake, kDensityCoverageK)};
+}
+
 SampleQualityReport evaluate_sample_quality(const std::string& run_dir, const SampleQualityOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   STRATA_CHECK(!options.classifier_run.empty(),
@@ -122,19 +126,14 @@ SampleQualityReport evaluate_sample_quality(const std::string& run_dir, const Sa
   STRATA_CHECK(samples.dim() == 2 && samples.size(1) == classifier->input_dim(),
                "eval --sample-quality: the samples of ", run_dir, " are ", shape_str(samples.shape()),
                ", but the classifier takes [N, ", classifier->input_dim(), "]");
-  const Tensor fake = features_of(*classifier, samples);
-
-  const analysis::FrechetResult fd = analysis::frechet_distance(real, fake);
-  const analysis::PrecisionRecall pr = analysis::precision_recall(real, fake, kPrecisionRecallK);
-  const analysis::DensityCoverage dc = analysis::density_coverage(real, fake, kDensityCoverageK);
+  const Tensor fake = classifier_features(*classifier, samples);
+  const auto [fd, pr, dc] = score_features(real, fake);
   // The same figures with n training images in place of the samples: what samples as good as real
   // images score at this n (the Frechet distance of finite sets is biased upwards; the k-NN figures
   // depend on n).
   const TensorDataset& train = cls.data->train_in_memory("eval --sample-quality's reference");
-  const Tensor reference = features_of(*classifier, narrow(train.inputs(), 0, 0, std::min(n, train.size())));
-  const analysis::FrechetResult ref_fd = analysis::frechet_distance(real, reference);
-  const analysis::PrecisionRecall ref_pr = analysis::precision_recall(real, reference, kPrecisionRecallK);
-  const analysis::DensityCoverage ref_dc = analysis::density_coverage(real, reference, kDensityCoverageK);
+  const Tensor reference = classifier_features(*classifier, narrow(train.inputs(), 0, 0, std::min(n, train.size())));
+  const auto [ref_fd, ref_pr, ref_dc] = score_features(real, reference);
 
   SampleQualityReport report{run_dir, nlohmann::ordered_json::object()};
   nlohmann::ordered_json& j = report.json;

@@ -28,6 +28,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/sample_quality/frechet_distance.h"
+#include "analysis/sample_quality/precision_recall.h"
+#include "engine/tensor.h"
+
+namespace strata::models {
+class Classifier;
+}
+
 namespace strata::training {
 
 // n's default: all of Fashion-MNIST's 10,000 test images against 10,000 samples, about 35 s for a
@@ -45,6 +53,17 @@ struct SampleQualityReport {
   std::string run;
   nlohmann::ordered_json json;  // what RUN/sample_quality.json holds
 };
+
+// The feature-space scores of samples against real images (both given as classifier features):
+// the squared Frechet distance, precision and recall (k = 3), density and coverage (k = 5).
+struct FeatureScores {
+  analysis::FrechetResult frechet;
+  analysis::PrecisionRecall precision_recall;
+  analysis::DensityCoverage density_coverage;
+};
+FeatureScores score_features(const Tensor& real, const Tensor& fake);
+// The classifier's penultimate-layer features of flat images [N, D], in batches; no gradient.
+Tensor classifier_features(models::Classifier& classifier, const Tensor& images);
 
 SampleQualityReport evaluate_sample_quality(const std::string& run_dir, const SampleQualityOptions& options);
 // What `strata eval --sample-quality` prints, a line each.
