@@ -39,6 +39,7 @@ struct Command {
   int threads = 0;                // Resume: CPU threads (0: the run's own setting)
   bool distributed = false;       // Train, Resume: data-parallel over the processes of an MPI job
   double distributed_timeout = 600;  // Train, Resume: seconds a collective waits for the other ranks
+  double distributed_bucket_mb = 25;  // Train, Resume: MiB of gradients per all-reduce
   int64_t sample_n = 64;
   uint64_t sample_seed = 0;
   std::string sample_out;

@@ -30,13 +30,16 @@ int main(int argc, char** argv) {
     }
     switch (c.action) {
       case cli::Action::Train:
-        train_run(c.config, TrainOptions{.distributed = c.distributed, .distributed_timeout = c.distributed_timeout});
+        train_run(c.config, TrainOptions{.distributed = c.distributed,
+                                         .distributed_timeout = c.distributed_timeout,
+                                         .distributed_bucket_mb = c.distributed_bucket_mb});
         break;
       case cli::Action::Resume: {
         TrainOptions options;
         options.threads = c.threads;
         options.distributed = c.distributed;
         options.distributed_timeout = c.distributed_timeout;
+        options.distributed_bucket_mb = c.distributed_bucket_mb;
         resume_run(c.run_dir, c.epochs, options);
         break;
       }

@@ -115,7 +115,9 @@ void build(Run& run, const RunConfig& config, const fs::path& dir, const TrainOp
     STRATA_CHECK(run.model->auxiliary_optimizers().empty(), "train --distributed: ", config.model,
                  " trains a second network with its own optimizer (", run.model->auxiliary_optimizers().begin()->first,
                  "), which the gradient reducer does not average yet; train it in one process");
-    run.reducer = std::make_unique<distributed::GradientReducer>(*run.comm, run.model->parameters());
+    run.reducer = std::make_unique<distributed::GradientReducer>(
+        *run.comm, run.model->parameters(),
+        distributed::GradientReducerOptions{.bucket_bytes = static_cast<int64_t>(options.distributed_bucket_mb * (1 << 20))});
   }
 }
 

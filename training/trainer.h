@@ -35,6 +35,7 @@ struct TrainOptions {
   // for models whose loss is a mean over independent examples (no batch norm, no batch-level estimators).
   bool distributed = false;
   double distributed_timeout = 600;  // seconds a collective waits for the other ranks before failing
+  double distributed_bucket_mb = 25;  // gradient bucket size (distributed::GradientReducerOptions)
 };
 
 struct TrainResult {
