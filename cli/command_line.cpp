@@ -407,6 +407,7 @@ CommandLine::CommandLine() {
   tc.add_option("--seed", ts.seed, "seed of every run and draw (default 0)");
   tc.add_option("--threads", ts.threads, "CPU threads (default: all cores)");
   tc.add_option("--runs", ts.runs, "folder of the trained runs (default runs/two-step)");
+  tc.add_flag_function("--no-pixel-fm", [&ts](int64_t) { ts.pixel_fm = false; }, "no global FM on the pixels");
   tc.add_flag("--reuse", ts.reuse, "load a finished run of the same settings from RUNS instead of training it");
   tc.add_option("--out", ts.out, "folder of the CSVs and PNG figures (default docs/two-step)");
   tc.add_flag("--quick", two_step_quick_flag_, "a tiny study in seconds (tests): small data, models and budgets");

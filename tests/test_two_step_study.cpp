@@ -50,7 +50,8 @@ TEST_CASE("strata analyze two-step parses its flags, runs at --quick size and wr
   // the VAE alone (each run loads Fashion-MNIST, 0.4 s; the deterministic AE differs only in having
   // no prior row).
   cli::Command c = parse({"analyze", "two-step", "--quick", "--latent", "3", "--classifier", "none", "--autoencoders",
-                          "vae", "--runs", runs.c_str(), "--out", out.c_str(), "--threads", "1"});
+                          "vae", "--no-pixel-fm", "--runs", runs.c_str(), "--out", out.c_str(), "--threads", "1"});
+  CHECK_FALSE(c.two_step.pixel_fm);
   CHECK(c.two_step.latent == 3);         // given: kept
   CHECK(c.two_step.limit_train == 256);  // not given: --quick's
   std::ostringstream log;
@@ -87,13 +88,18 @@ TEST_CASE("strata analyze two-step parses its flags, runs at --quick size and wr
   for (std::string line; std::getline(bound, line);) ++lines;
   CHECK(lines == 3);
   CHECK(log.str().find("pixel-lfm: training") != std::string::npos);
-  // --reuse: every finished run of the same settings is loaded, none trained; the same numbers.
+  // --reuse: every finished run of the same settings is loaded, the one not there (pixel FM) trained;
+  // the same numbers.
   std::ostringstream again;
   c.two_step.log = &again;
   c.two_step.reuse = true;
+  c.two_step.pixel_fm = true;
   const training::TwoStepReport reused = training::two_step_report(c.two_step);
-  for (const auto& s : reused.stages) CHECK(s.reused);
-  CHECK(again.str().find(": training") == std::string::npos);
+  REQUIRE(reused.stages.size() == 4);
+  for (const auto& s : reused.stages) CHECK(s.reused == (s.stage != "pixel-fm"));
+  CHECK(again.str().find("pixel-fm: training") != std::string::npos);
+  CHECK(reused.samples.back().model == "pixel fm");
+  CHECK(reused.densities.size() == 3 * 4 * 8);
   REQUIRE(reused.bounds.size() == 2);
   CHECK(reused.bounds[0].left == Approx(r.bounds[0].left).epsilon(1e-9));
   CHECK(reused.stages[2].wall_s == Approx(r.stages[2].wall_s).epsilon(1e-9));  // read back from metrics.csv

@@ -234,6 +234,15 @@ class Study {
       stage(ae + "-lfm", f, report);
     }
     stage("pixel-lfm", lfm_config(o_, "pixel-lfm", o_.pixel_velocity_hidden), report);
+    if (o_.pixel_fm) {
+      // One global flow (one velocity MLP of the pixel blocks' widths) for as many steps as the LFM,
+      // integrated with as many evaluations (the LFM's steps per block times its blocks).
+      RunConfig c = lfm_config(o_, "pixel-fm", o_.pixel_velocity_hidden);
+      c.model = "fm";
+      c.blocks = 0, c.step_sizes = {}, c.block_epochs = 1;
+      c.solver_steps = o_.solver_steps * o_.blocks;
+      stage("pixel-fm", c, report);
+    }
   }
 
   void load_references(TwoStepReport& report) {
@@ -417,11 +426,13 @@ class Study {
     log_ << "  densities on the manifold for " << conditions.size() << " conditions" << stamp() << std::endl;
   }
 
-  void evaluate_pixel_lfm(TwoStepReport& report, const std::vector<Tensor>& conditions,
-                          const std::vector<std::string>& condition_names) {
-    log_ << "pixel-lfm:" << stamp() << std::endl;
-    LoadedRun r = load_run((fs::path(o_.runs) / "pixel-lfm").string(), "latest");
-    set_parameters(report, "pixel-lfm", *r.model);
+  // A flow on the pixels (run "pixel-lfm" or "pixel-fm"): samples, and log p of the density conditions.
+  void evaluate_pixel_flow(const std::string& run, TwoStepReport& report, const std::vector<Tensor>& conditions,
+                           const std::vector<std::string>& condition_names) {
+    log_ << run << ":" << stamp() << std::endl;
+    LoadedRun r = load_run((fs::path(o_.runs) / run).string(), "latest");
+    set_parameters(report, run, *r.model);
+    const bool global = r.config.model == "fm";  // one unit interval where LFM has `blocks`
     Drawn drawn;
     {
       NoGradGuard no_grad;
@@ -431,10 +442,11 @@ class Study {
       drawn.nfe = r.model->function_evaluations();
       drawn.seconds = std::chrono::duration<double>(Clock::now() - t).count();
     }
-    report.samples.push_back(score("pixel lfm", drawn));
-    io::save_image_grid((fs::path(o_.out) / "samples-pixel-lfm.png").string(),
+    report.samples.push_back(score(global ? "pixel fm" : "pixel lfm", drawn));
+    io::save_image_grid((fs::path(o_.out) / ("samples-" + run + ".png")).string(),
                         reshape(narrow(drawn.images, 0, 0, std::min<int64_t>(32, o_.n)), {-1, 1, 28, 28}), 8);
-    use_likelihood_solver(*r.model, o_.likelihood_solver_steps);
+    const int64_t steps = o_.likelihood_solver_steps * (global ? o_.blocks : 1);
+    use_likelihood_solver(*r.model, steps);
     for (size_t c = 0; c < conditions.size(); ++c) {
       Generator gen(o_.seed + 301);
       std::vector<double> lp;
@@ -444,15 +456,15 @@ class Study {
       }
       for (size_t i = 0; i < lp.size(); ++i) {
         TwoStepDensity d;
-        d.condition = condition_names[c], d.model = "pixel-lfm", d.image = static_cast<int64_t>(i);
+        d.condition = condition_names[c], d.model = run, d.image = static_cast<int64_t>(i);
         d.log_density = lp[i];
         d.bits_per_dim = -lp[i] / (kPixels * std::numbers::ln2);
         d.latent_log_density = d.half_log_det = d.reconstruction = d.spectral_norm = NAN;
         report.densities.push_back(d);
       }
       log_ << "  " << condition_names[c] << ": " << fixed(-mean_of(lp) / (kPixels * std::numbers::ln2), 3)
-           << " bits/dim (dequantised, Hutchinson, RK4 " << o_.likelihood_solver_steps << " steps per block, "
-           << r.model->function_evaluations() << " evaluations)" << stamp() << std::endl;
+           << " bits/dim (dequantised, Hutchinson, RK4, " << r.model->function_evaluations() << " evaluations)"
+           << stamp() << std::endl;
     }
   }
 
@@ -545,6 +557,7 @@ void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const std::v
              "half_log_det_mean,reconstruction_mean\n";
   std::vector<std::string> models = o.autoencoders;
   models.push_back("pixel-lfm");
+  if (o.pixel_fm) models.push_back("pixel-fm");
   for (const std::string& m : models)
     for (const std::string& c : conditions) {
       std::vector<double> ld, bpd, lat, hld, rec;
@@ -590,8 +603,12 @@ void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const std::v
   }
   const TwoStepStage p = find("pixel-lfm");
   times.push_back({"pixel lfm", {0, p.step_s, p.wall_s - p.step_s}});
+  if (o.pixel_fm) {
+    const TwoStepStage f = find("pixel-fm");
+    times.push_back({"pixel fm", {0, f.step_s, f.wall_s - f.step_s}});
+  }
   write_bar_chart_png((dir / "training_time.png").string(), "training wall time per stage",
-                      {"autoencoder (whole run)", "LFM optimiser steps", "LFM block pushes, validation, checkpoints"},
+                      {"autoencoder (whole run)", "flow optimiser steps", "flow: block pushes, validation, checkpoints"},
                       times, {.y_label = "seconds"});
 
   // Spectral norms of J_g, sorted, per autoencoder and code set.
@@ -687,7 +704,8 @@ TwoStepReport two_step_report(const TwoStepOptions& o) {
   study.evaluate_reference(report);
   const auto [conditions, names] = study.density_conditions();
   for (const std::string& ae : o.autoencoders) study.evaluate_autoencoder(ae, report, conditions, names);
-  study.evaluate_pixel_lfm(report, conditions, names);
+  study.evaluate_pixel_flow("pixel-lfm", report, conditions, names);
+  if (o.pixel_fm) study.evaluate_pixel_flow("pixel-fm", report, conditions, names);
   write_outputs(o, report, study.lipschitz_rows(), names);
   report.wall_s = study.elapsed();
   log << "wrote stages.csv, samples.csv, bound.csv, density.csv, density_summary.csv, lipschitz.csv and the figures "

@@ -10,6 +10,8 @@
 //                        (deterministic), MLP encoder/decoder, Bernoulli likelihood
 //      RUNS/<ae>-lfm     LFM on that autoencoder's codes of the training images (--latent-of)
 //      RUNS/pixel-lfm    LFM on the uniformly dequantised pixels
+//      RUNS/pixel-fm     global flow matching on them (unless pixel_fm is off), a check of whether what
+//                        the pixel LFM does is LFM's or any pixel-space flow's at this budget
 //    Both LFMs get the same blocks, OU step sizes, epochs per block, batch and learning rate (equal
 //    optimiser steps on equally many images) and the same fixed-step solver; only the velocity MLP's
 //    widths differ (its input is 16-D in one, 784-D in the other).
@@ -62,6 +64,9 @@ struct TwoStepOptions {
   std::string solver = "heun";
   int64_t solver_steps = 5;  // per unit time, i.e. per block
   int64_t likelihood_solver_steps = 20;  // log p of both LFMs: RK4 steps per block
+  // Also global flow matching on the pixels (RUNS/pixel-fm): one velocity MLP of the pixel widths,
+  // as many steps as the LFMs, sampled and evaluated with as many velocity evaluations.
+  bool pixel_fm = true;
   // The feature classifier: a run of strata train --model classifier on fashion-mnist; empty: train
   // RUNS/classifier; "none": no feature-space scores (quick checks: the classifier's validation on
   // the 10,000 test images alone takes seconds).
