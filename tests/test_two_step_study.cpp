@@ -80,7 +80,7 @@ TEST_CASE("strata analyze two-step parses its flags, runs at --quick size and wr
   }
   CHECK(r.densities.size() == 2 * 4 * 8);  // 2 models x (test, noise 0.3, uniform, blank) x 8 images
   for (const char* f : {"stages.csv", "samples.csv", "bound.csv", "density.csv", "density_summary.csv", "lipschitz.csv",
-                        "bound.png", "training_time.png", "lipschitz.png", "density-vae.png", "density-vae-vs-pixel.png",
+                        "bound.png", "training_time.png", "lipschitz.png", "decoder_spectrum.csv", "decoder_spectrum.png", "density-vae.png", "density-vae-vs-pixel.png",
                         "samples-vae-lfm.png", "samples-pixel-lfm.png", "reconstructions-vae.png"})
     CHECK(std::filesystem::exists(std::filesystem::path(out) / f));
   std::ifstream bound(std::filesystem::path(out) / "bound.csv");

@@ -376,6 +376,14 @@ class Study {
       for (size_t i = 0; i < list.size(); ++i)
         lipschitz_rows_.push_back({ae_name, name, static_cast<int64_t>(i), list[i].spectral_norm(),
                                    list[i].singular_values.back(), list[i].half_log_det});
+      // The mean spectrum of the set: log10 sigma_k per k (a VAE's unused latent directions show
+      // as sigma_k near 0, and they dominate 1/2 log det J^T J).
+      for (int64_t k = 0; k < d; ++k) {
+        std::vector<double> v;
+        for (const auto& sp : list) v.push_back(std::log10(sp.singular_values[static_cast<size_t>(k)]));
+        spectrum_rows_.push_back({ae_name, name, k + 1, mean_of(v), *std::min_element(v.begin(), v.end()),
+                                  *std::max_element(v.begin(), v.end())});
+      }
     }
 
     // The bound's terms, for each Q.
@@ -508,6 +516,12 @@ class Study {
     double spectral_norm, smallest, half_log_det;
   };
   const std::vector<LipschitzRow>& lipschitz_rows() const { return lipschitz_rows_; }
+  struct SpectrumRow {
+    std::string autoencoder, source;
+    int64_t k;
+    double mean_log10, min_log10, max_log10;
+  };
+  const std::vector<SpectrumRow>& spectrum_rows() const { return spectrum_rows_; }
   void save_test_pictures() const {
     io::save_image_grid((fs::path(o_.out) / "samples-test-images.png").string(),
                         reshape(narrow(x_, 0, 0, std::min<int64_t>(32, o_.n)), {-1, 1, 28, 28}), 8);
@@ -522,10 +536,12 @@ class Study {
   Tensor x_, reference_, x_features_;
   double pixel_floor_ = 0;
   std::vector<LipschitzRow> lipschitz_rows_;
+  std::vector<SpectrumRow> spectrum_rows_;
 };
 
-void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const std::vector<Study::LipschitzRow>& lip,
+void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const Study& study,
                    const std::vector<std::string>& conditions) {
+  const std::vector<Study::LipschitzRow>& lip = study.lipschitz_rows();
   const fs::path dir = o.out;
   std::ostringstream stages, samples, bound, density, summary, lipschitz;
   stages << "stage,run,parameters,epochs,steps,wall_s,optimiser_step_s,reused\n";
@@ -579,6 +595,24 @@ void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const std::v
   io::write_file_atomically(dir / "density.csv", density.str());
   io::write_file_atomically(dir / "density_summary.csv", summary.str());
   io::write_file_atomically(dir / "lipschitz.csv", lipschitz.str());
+  std::ostringstream spectrum;
+  spectrum << "autoencoder,codes,k,mean_log10_singular_value,min_log10,max_log10\n";
+  for (const auto& row : study.spectrum_rows())
+    spectrum << row.autoencoder << "," << row.source << "," << row.k << "," << cell(row.mean_log10) << ","
+             << cell(row.min_log10) << "," << cell(row.max_log10) << "\n";
+  io::write_file_atomically(dir / "decoder_spectrum.csv", spectrum.str());
+  std::vector<CurveSeries> spectrum_series;
+  for (const std::string& ae : o.autoencoders)
+    for (const char* source : {"test", "lfm sample", "uniform noise"}) {
+      CurveSeries series{ae + ": " + source, {}, {}, {}, CurveStyle::Markers};
+      for (const auto& row : study.spectrum_rows())
+        if (row.autoencoder == ae && row.source == source)
+          series.x.push_back(static_cast<double>(row.k)), series.y.push_back(row.mean_log10);
+      if (!series.x.empty()) spectrum_series.push_back(series);
+    }
+  if (!spectrum_series.empty())
+    write_line_plot_png((dir / "decoder_spectrum.png").string(), "singular values of the decoder Jacobian (mean log10)",
+                        spectrum_series, {.x_label = "k (sigma_1 >= ... >= sigma_d)", .y_label = "log10 sigma_k"});
 
   // The bound's terms side by side, per autoencoder and latent model.
   std::vector<BarGroup> groups;
@@ -706,10 +740,10 @@ TwoStepReport two_step_report(const TwoStepOptions& o) {
   for (const std::string& ae : o.autoencoders) study.evaluate_autoencoder(ae, report, conditions, names);
   study.evaluate_pixel_flow("pixel-lfm", report, conditions, names);
   if (o.pixel_fm) study.evaluate_pixel_flow("pixel-fm", report, conditions, names);
-  write_outputs(o, report, study.lipschitz_rows(), names);
+  write_outputs(o, report, study, names);
   report.wall_s = study.elapsed();
-  log << "wrote stages.csv, samples.csv, bound.csv, density.csv, density_summary.csv, lipschitz.csv and the figures "
-         "in "
+  log << "wrote stages.csv, samples.csv, bound.csv, density.csv, density_summary.csv, lipschitz.csv, "
+         "decoder_spectrum.csv and the figures in "
       << o.out << " in " << fixed(report.wall_s, 1) << " s" << std::endl;
   return report;
 }

@@ -34,8 +34,9 @@
 //    steps alone).
 //
 // Writes into `out`: stages.csv, samples.csv, bound.csv, density.csv, density_summary.csv,
-// lipschitz.csv and the figures samples-*.png, reconstructions-*.png, bound.png, training_time.png,
-// lipschitz.png, density-*.png; progress goes to `log`.
+// lipschitz.csv (per code), decoder_spectrum.csv (mean log10 sigma_k per code set) and the figures
+// samples-*.png, reconstructions-*.png, bound.png, training_time.png, lipschitz.png,
+// decoder_spectrum.png, density-*.png; progress goes to `log`.
 #pragma once
 
 #include <cstdint>
