@@ -17,7 +17,8 @@ Tensor decoder_jacobian(const DecoderFunction& g, const Tensor& z, int64_t rows_
   STRATA_CHECK(z.defined() && (z.dim() == 1 || (z.dim() == 2 && z.size(0) == 1)) && z.numel() >= 1,
                "decoder_jacobian: expected one code [d] or [1, d], got ",
                z.defined() ? shape_str(z.shape()) : "an undefined tensor");
-  STRATA_CHECK(is_floating(z.dtype()), "decoder_jacobian: the code must be floating point, got ", dtype_name(z.dtype()));
+  STRATA_CHECK(is_floating(z.dtype()), "decoder_jacobian: the code must be floating point, got ",
+               dtype_name(z.dtype()));
   STRATA_CHECK(rows_per_pass >= 1, "decoder_jacobian: rows_per_pass must be at least 1, got ", rows_per_pass);
   const int64_t d = z.numel();
   const Tensor code = reshape(contiguous(z.detach()), {1, d});
@@ -37,9 +38,10 @@ Tensor decoder_jacobian(const DecoderFunction& g, const Tensor& z, int64_t rows_
     const Tensor leaf = contiguous(expand(code, {rows, d})).set_requires_grad(true);
     const Tensor out = g(leaf);
     STRATA_CHECK(out.dim() == 2 && out.size(0) == rows && out.size(1) == outputs,
-                 "decoder_jacobian: the decoder gave ", shape_str(out.shape()), " for ", rows, " codes, expected [",
-                 rows, ", ", outputs, "]");
-    STRATA_CHECK(out.requires_grad(), "decoder_jacobian: the decoder's output does not depend on the code through the graph");
+                 "decoder_jacobian: the decoder gave ", shape_str(out.shape()), " for ", rows,
+                 " codes, expected [", rows, ", ", outputs, "]");
+    STRATA_CHECK(out.requires_grad(),
+                 "decoder_jacobian: the decoder's output does not depend on the code through the graph");
     // Row k of the batch reads output first + k: its gradient is that output's row of J.
     std::vector<double> selector(static_cast<size_t>(rows * outputs), 0.0);
     for (int64_t k = 0; k < rows; ++k) selector[static_cast<size_t>(k * outputs + first + k)] = 1.0;
@@ -53,7 +55,8 @@ Tensor decoder_jacobian(const DecoderFunction& g, const Tensor& z, int64_t rows_
 
 JacobianSpectrum jacobian_spectrum(const Tensor& jacobian) {
   const Tensor j = float64_matrix(jacobian, "jacobian_spectrum", "the Jacobian");
-  STRATA_CHECK(j.size(0) >= j.size(1), "jacobian_spectrum: expected a Jacobian [D, d] of a decoder with D >= d, got ",
+  STRATA_CHECK(j.size(0) >= j.size(1),
+               "jacobian_spectrum: expected a Jacobian [D, d] of a decoder with D >= d, got ",
                shape_str(jacobian.shape()));
   JacobianSpectrum s;
   s.singular_values = singular_values(j.to_vector<double>(), j.size(0), j.size(1));
@@ -62,8 +65,8 @@ JacobianSpectrum jacobian_spectrum(const Tensor& jacobian) {
   return s;
 }
 
-std::vector<JacobianSpectrum> decoder_jacobian_spectra(const DecoderFunction& g, const Tensor& codes,
-                                                       const std::function<void(int64_t, int64_t)>& progress) {
+std::vector<JacobianSpectrum> decoder_jacobian_spectra(
+    const DecoderFunction& g, const Tensor& codes, const std::function<void(int64_t, int64_t)>& progress) {
   STRATA_CHECK(codes.defined() && codes.dim() == 2, "decoder_jacobian_spectra: expected codes [N, d], got ",
                codes.defined() ? shape_str(codes.shape()) : "an undefined tensor");
   std::vector<JacobianSpectrum> spectra;
@@ -78,8 +81,9 @@ std::vector<JacobianSpectrum> decoder_jacobian_spectra(const DecoderFunction& g,
 double secant_lipschitz_lower_bound(const Tensor& codes, const Tensor& decoded) {
   const Tensor z = float64_matrix(codes, "secant_lipschitz_lower_bound", "codes");
   const Tensor x = float64_matrix(decoded, "secant_lipschitz_lower_bound", "decoded points");
-  STRATA_CHECK(z.size(0) == x.size(0) && z.size(0) >= 2, "secant_lipschitz_lower_bound: needs N >= 2 codes and ",
-               "their N decoded points, got ", shape_str(codes.shape()), " and ", shape_str(decoded.shape()));
+  STRATA_CHECK(z.size(0) == x.size(0) && z.size(0) >= 2,
+               "secant_lipschitz_lower_bound: needs N >= 2 codes and ", "their N decoded points, got ",
+               shape_str(codes.shape()), " and ", shape_str(decoded.shape()));
   const int64_t n = z.size(0), d = z.size(1), big = x.size(1);
   const double* zp = z.data_ptr<double>();
   const double* xp = x.data_ptr<double>();

@@ -42,8 +42,9 @@ struct JacobianSpectrum {
 JacobianSpectrum jacobian_spectrum(const Tensor& jacobian);
 
 // The spectrum of J_g at every row of codes [N, d]; progress(done, total) after each code when given.
-std::vector<JacobianSpectrum> decoder_jacobian_spectra(const DecoderFunction& g, const Tensor& codes,
-                                                       const std::function<void(int64_t, int64_t)>& progress = {});
+std::vector<JacobianSpectrum> decoder_jacobian_spectra(
+    const DecoderFunction& g, const Tensor& codes,
+    const std::function<void(int64_t, int64_t)>& progress = {});
 
 // log p_Z(z) - 1/2 log det(J^T J): the two-step density on the decoder's manifold (above).
 inline double manifold_log_density(double latent_log_density, const JacobianSpectrum& spectrum) {

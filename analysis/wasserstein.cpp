@@ -13,7 +13,8 @@ namespace strata::analysis {
 ExactWasserstein exact_wasserstein(const Tensor& a, const Tensor& b, double p) {
   const Tensor a64 = float64_matrix(a, "exact_wasserstein", "a");
   const Tensor b64 = float64_matrix(b, "exact_wasserstein", "b");
-  STRATA_CHECK(a64.shape() == b64.shape(), "exact_wasserstein: the two sets must have one shape (n points each), got ",
+  STRATA_CHECK(a64.shape() == b64.shape(),
+               "exact_wasserstein: the two sets must have one shape (n points each), got ",
                shape_str(a.shape()), " and ", shape_str(b.shape()));
   STRATA_CHECK(p >= 1 && std::isfinite(p), "exact_wasserstein: p must be a number >= 1, got ", p);
   const int64_t n = a64.size(0);

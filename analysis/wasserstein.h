@@ -24,8 +24,8 @@
 namespace strata::analysis {
 
 struct ExactWasserstein {
-  double distance = 0;            // W_p
-  int64_t n = 0;                  // points in each set
+  double distance = 0;  // W_p
+  int64_t n = 0;        // points in each set
   double p = 1;
   std::vector<int64_t> matching;  // matching[i]: the point of b that a_i is sent to
 };

@@ -372,8 +372,9 @@ CommandLine::CommandLine() {
   gc.add_flag("--quick", generalization_quick_flag_, "a tiny study in seconds (tests): small data, models and budgets");
 
   two_step_cmd_ = analyze_cmd_->add_subcommand(
-      "two-step", "autoencoder + LFM on its codes vs LFM in pixel space on Fashion-MNIST: sample quality, densities "
-                  "(on the manifold / dequantised), training time, the Wasserstein bound's terms");
+      "two-step",
+      "autoencoder + LFM on its codes vs LFM in pixel space on Fashion-MNIST: sample quality, densities "
+      "(on the manifold / dequantised), training time, the Wasserstein bound's terms");
   training::TwoStepOptions& ts = other_.two_step;
   CLI::App& tc = *two_step_cmd_;
   auto topt = [&](const char* flag, auto& target, auto quick, const std::string& help) {
@@ -381,36 +382,51 @@ CommandLine::CommandLine() {
   };
   topt("--autoencoders", ts.autoencoders, std::vector<std::string>{"vae", "ae"},
        "autoencoders of the two-step models, comma separated: vae, ae (default both)");
-  topt("--limit-train", ts.limit_train, int64_t{256}, "every model trains on the first N training images (default 0: all)");
+  topt("--limit-train", ts.limit_train, int64_t{256},
+       "every model trains on the first N training images (default 0: all)");
   topt("--ae-hidden", ts.ae_hidden, W{32}, "autoencoder MLP widths, encoder order (default 512,256)");
   topt("--latent", ts.latent, int64_t{4}, "latent dimensions d (default 16)");
   topt("--ae-epochs", ts.ae_epochs, int64_t{1}, "autoencoder epochs (default 20)");
   topt("--ae-lr", ts.ae_lr, 1e-3, "autoencoder Adam learning rate (default 1e-3)");
   topt("--blocks", ts.blocks, int64_t{2}, "LFM blocks, the free one included (default 5)");
-  topt("--step-sizes", ts.step_sizes, std::vector<double>{0.2}, "LFM OU step sizes, blocks - 1 of them (default 0.05,0.1,0.2,0.4)");
+  topt("--step-sizes", ts.step_sizes, std::vector<double>{0.2},
+       "LFM OU step sizes, blocks - 1 of them (default 0.05,0.1,0.2,0.4)");
   topt("--block-epochs", ts.block_epochs, int64_t{1}, "LFM epochs per block (default 2)");
   topt("--batch-size", ts.batch_size, int64_t{64}, "minibatch of the autoencoders and LFMs (default 128)");
   topt("--flow-lr", ts.flow_lr, 1e-3, "LFM Adam learning rate (default 1e-3)");
-  topt("--latent-velocity-hidden", ts.latent_velocity_hidden, W{16}, "velocity MLP widths on codes (default 256,256,256)");
-  topt("--pixel-velocity-hidden", ts.pixel_velocity_hidden, W{32}, "velocity MLP widths on pixels (default 512,512,512)");
-  topt("--time-features", ts.time_features, int64_t{8}, "sinusoidal time features of the velocity MLPs (default 64)");
-  topt("--solver", ts.solver, std::string("heun"), "fixed-step solver of both LFMs: euler, heun, rk4 (default heun)");
+  topt("--latent-velocity-hidden", ts.latent_velocity_hidden, W{16},
+       "velocity MLP widths on codes (default 256,256,256)");
+  topt("--pixel-velocity-hidden", ts.pixel_velocity_hidden, W{32},
+       "velocity MLP widths on pixels (default 512,512,512)");
+  topt("--time-features", ts.time_features, int64_t{8},
+       "sinusoidal time features of the velocity MLPs (default 64)");
+  topt("--solver", ts.solver, std::string("heun"),
+       "fixed-step solver of both LFMs: euler, heun, rk4 (default heun)");
   topt("--solver-steps", ts.solver_steps, int64_t{1}, "solver steps per block (default 5)");
-  topt("--likelihood-solver-steps", ts.likelihood_solver_steps, int64_t{2}, "RK4 steps per block of log p (default 20)");
-  topt("--classifier-epochs", ts.classifier_epochs, int64_t{1}, "epochs of the feature classifier (default 1)");
+  topt("--likelihood-solver-steps", ts.likelihood_solver_steps, int64_t{2},
+       "RK4 steps per block of log p (default 20)");
+  topt("--classifier-epochs", ts.classifier_epochs, int64_t{1},
+       "epochs of the feature classifier (default 1)");
   topt("--n", ts.n, int64_t{40}, "test images and samples of W1 and sample quality (default 1000)");
   topt("--density-images", ts.density_images, int64_t{8}, "test images per density condition (default 200)");
-  topt("--noise-sigmas", ts.noise_sigmas, std::vector<double>{0.3}, "Gaussian noise levels of the density conditions (default 0.1,0.3)");
-  topt("--lipschitz-codes", ts.lipschitz_codes, int64_t{8}, "flow samples and segment points searched for Lip(g), each (default 200)");
+  topt("--noise-sigmas", ts.noise_sigmas, std::vector<double>{0.3},
+       "Gaussian noise levels of the density conditions (default 0.1,0.3)");
+  topt("--lipschitz-codes", ts.lipschitz_codes, int64_t{8},
+       "flow samples and segment points searched for Lip(g), each (default 200)");
   topt("--directions", ts.directions, int64_t{20}, "sliced W2 projections (default 1000)");
-  tc.add_option("--classifier", ts.classifier_run, "an existing fashion-mnist classifier run, or none: no feature-space scores (default: train RUNS/classifier)");
+  tc.add_option("--classifier", ts.classifier_run,
+                "an existing fashion-mnist classifier run, or none: no feature-space scores (default: train "
+                "RUNS/classifier)");
   tc.add_option("--seed", ts.seed, "seed of every run and draw (default 0)");
   tc.add_option("--threads", ts.threads, "CPU threads (default: all cores)");
   tc.add_option("--runs", ts.runs, "folder of the trained runs (default runs/two-step)");
-  tc.add_flag_function("--no-pixel-fm", [&ts](int64_t) { ts.pixel_fm = false; }, "no global FM on the pixels");
-  tc.add_flag("--reuse", ts.reuse, "load a finished run of the same settings from RUNS instead of training it");
+  tc.add_flag_function(
+      "--no-pixel-fm", [&ts](int64_t) { ts.pixel_fm = false; }, "no global FM on the pixels");
+  tc.add_flag("--reuse", ts.reuse,
+              "load a finished run of the same settings from RUNS instead of training it");
   tc.add_option("--out", ts.out, "folder of the CSVs and PNG figures (default docs/two-step)");
-  tc.add_flag("--quick", two_step_quick_flag_, "a tiny study in seconds (tests): small data, models and budgets");
+  tc.add_flag("--quick", two_step_quick_flag_,
+              "a tiny study in seconds (tests): small data, models and budgets");
 }
 
 RunConfig CommandLine::resolve() const {
@@ -517,7 +533,8 @@ Command CommandLine::parse(int argc, const char* const* argv) {
     c.action = Action::AnalyzeTwoStep;
     if (two_step_quick_flag_) apply_quick(two_step_quick_);
     c.two_step = other_.two_step;
-    STRATA_CHECK(c.two_step.threads >= 0, "--threads must be 0 (all cores) or more, got ", c.two_step.threads);
+    STRATA_CHECK(c.two_step.threads >= 0, "--threads must be 0 (all cores) or more, got ",
+                 c.two_step.threads);
     training::check_two_step_options(c.two_step);
   } else if (*analyze_cmd_) {
     c.action = Action::AnalyzeIntrinsicDim;

@@ -12,9 +12,9 @@
 #include "training/registry.h"
 #include "training/run_evaluation.h"
 #include "training/sample_quality_evaluation.h"
+#include "training/trainer.h"
 #include "training/traversal_grid.h"
 #include "training/two_step_report.h"
-#include "training/trainer.h"
 
 using namespace strata;
 using namespace strata::training;

@@ -66,7 +66,8 @@ TEST_CASE("exact W1 of a shifted set is the shift's length, and of a permuted se
   CHECK(w.distance < 1e-6);
   for (int64_t j = 0; j < 40; ++j) CHECK(w.matching[static_cast<size_t>(perm[static_cast<size_t>(j)])] == j);
   // float32 input is accepted (the report passes images).
-  CHECK(analysis::exact_wasserstein(to_dtype(a, DType::Float32), to_dtype(b, DType::Float32)).distance < 1e-3);
+  CHECK(analysis::exact_wasserstein(to_dtype(a, DType::Float32), to_dtype(b, DType::Float32)).distance <
+        1e-3);
 }
 
 TEST_CASE("exact W1 equals the best of all matchings of a small set", "[decoder-geometry]") {
@@ -91,13 +92,25 @@ TEST_CASE("exact W1 equals the best of all matchings of a small set", "[decoder-
 }
 
 TEST_CASE("exact_wasserstein refuses sets it cannot compare, naming them", "[decoder-geometry]") {
-  require_error([] { analysis::exact_wasserstein(zeros({3, 2}), zeros({4, 2})); },
-                {"exact_wasserstein", "one shape", "[3, 2]", "[4, 2]"});
-  require_error([] { analysis::exact_wasserstein(zeros({3, 2}), zeros({3, 2}), 0.5); }, {"exact_wasserstein", "p must"});
-  require_error([] { analysis::exact_wasserstein(full({2, 2}, NAN), zeros({2, 2})); }, {"exact_wasserstein", "non-finite"});
+  require_error(
+      [] {
+        analysis::exact_wasserstein(zeros({3, 2}), zeros({4, 2}));
+      },
+      {"exact_wasserstein", "one shape", "[3, 2]", "[4, 2]"});
+  require_error(
+      [] {
+        analysis::exact_wasserstein(zeros({3, 2}), zeros({3, 2}), 0.5);
+      },
+      {"exact_wasserstein", "p must"});
+  require_error(
+      [] {
+        analysis::exact_wasserstein(full({2, 2}, NAN), zeros({2, 2}));
+      },
+      {"exact_wasserstein", "non-finite"});
 }
 
-TEST_CASE("decoder_jacobian recovers a linear map and a closed-form nonlinear Jacobian", "[decoder-geometry]") {
+TEST_CASE("decoder_jacobian recovers a linear map and a closed-form nonlinear Jacobian",
+          "[decoder-geometry]") {
   const Tensor A = linear_map();
   const analysis::DecoderFunction linear = [&A](const Tensor& z) { return matmul(z, transpose(A, 0, 1)); };
   const Tensor z = from_vector(std::vector<double>{0.7, -1.3}, {2});
@@ -132,7 +145,8 @@ TEST_CASE("jacobian_spectrum gives singular values and 1/2 log det J^T J by hand
   require_error([] { analysis::jacobian_spectrum(zeros({2, 3})); }, {"jacobian_spectrum", "D >= d"});
 }
 
-TEST_CASE("the density on a scaled embedding's manifold is the pushed-forward Gaussian's", "[decoder-geometry]") {
+TEST_CASE("the density on a scaled embedding's manifold is the pushed-forward Gaussian's",
+          "[decoder-geometry]") {
   // g(z) = (s z, 0) embeds R^2 in R^4. With z ~ N(0, I_2), g(z) on the plane is N(0, s^2 I_2), whose
   // density at x = g(z) is exp(-|x|^2 / (2 s^2)) / (2 pi s^2): the manifold density must equal it.
   const double s = 2.5;
@@ -159,7 +173,8 @@ TEST_CASE("the density on a scaled embedding's manifold is the pushed-forward Ga
   CHECK(calls == 5);
 }
 
-TEST_CASE("secant ratios bound Lip(g) from below and reach it along the top singular vector", "[decoder-geometry]") {
+TEST_CASE("secant ratios bound Lip(g) from below and reach it along the top singular vector",
+          "[decoder-geometry]") {
   const Tensor A = linear_map();
   Generator gen(23);
   Tensor z = randn({30, 2}, {DType::Float64}, &gen);
@@ -168,9 +183,16 @@ TEST_CASE("secant ratios bound Lip(g) from below and reach it along the top sing
   CHECK(random_pairs >= 0.5 - 1e-12);
   // Adding two codes a multiple of e1 apart: ratio exactly sigma_max = 3. Duplicated codes are skipped.
   z = cat({z, points({1, 1, -1, 1, 1, 1}, 2)}, 0);
-  CHECK(analysis::secant_lipschitz_lower_bound(z, matmul(z, transpose(A, 0, 1))) == Approx(3.0).epsilon(1e-12));
-  require_error([] { analysis::secant_lipschitz_lower_bound(ones({3, 2}), zeros({3, 5})); },
-                {"secant_lipschitz_lower_bound", "all 3 codes are equal"});
-  require_error([] { analysis::secant_lipschitz_lower_bound(ones({3, 2}), zeros({4, 5})); },
-                {"secant_lipschitz_lower_bound", "N >= 2"});
+  CHECK(analysis::secant_lipschitz_lower_bound(z, matmul(z, transpose(A, 0, 1))) ==
+        Approx(3.0).epsilon(1e-12));
+  require_error(
+      [] {
+        analysis::secant_lipschitz_lower_bound(ones({3, 2}), zeros({3, 5}));
+      },
+      {"secant_lipschitz_lower_bound", "all 3 codes are equal"});
+  require_error(
+      [] {
+        analysis::secant_lipschitz_lower_bound(ones({3, 2}), zeros({4, 5}));
+      },
+      {"secant_lipschitz_lower_bound", "N >= 2"});
 }

@@ -30,10 +30,15 @@ TEST_CASE("render_bar_chart draws each bar in its colour up to its value", "[two
   CHECK(blue > 0);
   CHECK(std::abs(static_cast<double>(red) / static_cast<double>(blue) - 0.75) < 0.1);
   require_error([] { training::render_bar_chart("t", {"a"}, {{"g", {-1.0}}}); }, {"bar chart", ">= 0"});
-  require_error([] { training::render_bar_chart("t", {"a", "b"}, {{"g", {1.0}}}); }, {"bar chart", "1 values for 2 bars"});
+  require_error(
+      [] {
+        training::render_bar_chart("t", {"a", "b"}, {{"g", {1.0}}});
+      },
+      {"bar chart", "1 values for 2 bars"});
 }
 
-TEST_CASE("strata analyze two-step parses its flags, runs at --quick size and writes its outputs", "[two-step-study]") {
+TEST_CASE("strata analyze two-step parses its flags, runs at --quick size and writes its outputs",
+          "[two-step-study]") {
   auto parse = [](std::vector<const char*> args) {
     args.insert(args.begin(), "strata");
     cli::CommandLine command_line;
@@ -49,15 +54,17 @@ TEST_CASE("strata analyze two-step parses its flags, runs at --quick size and wr
   // No classifier (its validation pass over the 10,000 test images alone would take seconds), and
   // the VAE alone (each run loads Fashion-MNIST, 0.4 s; the deterministic AE differs only in having
   // no prior row).
-  cli::Command c = parse({"analyze", "two-step", "--quick", "--latent", "3", "--classifier", "none", "--autoencoders",
-                          "vae", "--no-pixel-fm", "--runs", runs.c_str(), "--out", out.c_str(), "--threads", "1"});
-  CHECK_FALSE(c.two_step.pixel_fm);
+  cli::Command c =
+      parse({"analyze", "two-step", "--quick", "--latent", "3", "--classifier", "none", "--autoencoders",
+             "vae", "--runs", runs.c_str(), "--out", out.c_str(), "--threads", "1"});
+  CHECK(c.two_step.pixel_fm);
+  CHECK_FALSE(parse({"analyze", "two-step", "--no-pixel-fm"}).two_step.pixel_fm);
   CHECK(c.two_step.latent == 3);         // given: kept
   CHECK(c.two_step.limit_train == 256);  // not given: --quick's
   std::ostringstream log;
   c.two_step.log = &log;
   const training::TwoStepReport r = training::two_step_report(c.two_step);
-  REQUIRE(r.stages.size() == 3);  // vae, vae-lfm, pixel-lfm
+  REQUIRE(r.stages.size() == 4);  // vae, vae-lfm, pixel-lfm, pixel-fm
   for (const auto& s : r.stages) {
     CHECK(s.parameters > 0);
     CHECK(s.steps == (s.stage == "vae" ? 4 : 8));  // 256 images in batches of 64
@@ -72,41 +79,54 @@ TEST_CASE("strata analyze two-step parses its flags, runs at --quick size and wr
     CHECK(b.lipschitz >= b.lipschitz_jacobian);
     CHECK(b.lipschitz > 0);
   }
-  CHECK(r.samples.size() == 5);  // reference, reconstructions, vae + lfm, vae prior, pixel lfm
+  CHECK(r.samples.size() == 6);  // reference, reconstructions, vae + lfm, vae prior, pixel lfm, pixel fm
   for (const auto& s : r.samples) {
     CHECK(std::isnan(s.frechet));  // --classifier none
     CHECK(s.w1 > 0);
     CHECK(std::isfinite(s.sliced_w2));
   }
-  CHECK(r.densities.size() == 2 * 4 * 8);  // 2 models x (test, noise 0.3, uniform, blank) x 8 images
-  for (const char* f : {"stages.csv", "samples.csv", "bound.csv", "density.csv", "density_summary.csv", "lipschitz.csv",
-                        "bound.png", "training_time.png", "lipschitz.png", "decoder_spectrum.csv", "decoder_spectrum.png", "density-vae.png", "density-vae-vs-pixel.png",
-                        "samples-vae-lfm.png", "samples-pixel-lfm.png", "reconstructions-vae.png"})
+  CHECK(r.densities.size() == 3 * 4 * 8);  // 3 models x (test, noise 0.3, uniform, blank) x 8 images
+  for (const char* f :
+       {"stages.csv", "samples.csv", "bound.csv", "density.csv", "density_summary.csv", "lipschitz.csv",
+        "bound.png", "training_time.png", "lipschitz.png", "decoder_spectrum.csv", "decoder_spectrum.png",
+        "density-vae.png", "density-vae-vs-pixel.png", "samples-vae-lfm.png", "samples-pixel-lfm.png",
+        "reconstructions-vae.png"})
     CHECK(std::filesystem::exists(std::filesystem::path(out) / f));
   std::ifstream bound(std::filesystem::path(out) / "bound.csv");
   int lines = 0;
   for (std::string line; std::getline(bound, line);) ++lines;
   CHECK(lines == 3);
   CHECK(log.str().find("pixel-lfm: training") != std::string::npos);
-  // --reuse: every finished run of the same settings is loaded, the one not there (pixel FM) trained;
-  // the same numbers.
-  std::ostringstream again;
-  c.two_step.log = &again;
-  c.two_step.reuse = true;
-  c.two_step.pixel_fm = true;
-  const training::TwoStepReport reused = training::two_step_report(c.two_step);
-  REQUIRE(reused.stages.size() == 4);
-  for (const auto& s : reused.stages) CHECK(s.reused == (s.stage != "pixel-fm"));
-  CHECK(again.str().find("pixel-fm: training") != std::string::npos);
-  CHECK(reused.samples.back().model == "pixel fm");
-  CHECK(reused.densities.size() == 3 * 4 * 8);
-  REQUIRE(reused.bounds.size() == 2);
-  CHECK(reused.bounds[0].left == Approx(r.bounds[0].left).epsilon(1e-9));
-  CHECK(reused.stages[2].wall_s == Approx(r.stages[2].wall_s).epsilon(1e-9));  // read back from metrics.csv
+  // What --reuse loads instead of training: a finished run of the same settings, threads aside (a
+  // second whole study here would double the test's time).
+  const auto stages = training::two_step_stage_configs(c.two_step);
+  REQUIRE(stages.size() == 4);
+  for (auto [name, config] : stages) {
+    INFO(name);
+    CHECK(training::finished_run_of(config));
+    config.threads = 2;
+    CHECK(training::finished_run_of(config));
+    config.lr *= 2;
+    CHECK_FALSE(training::finished_run_of(config));
+  }
+  c.two_step.classifier_run = "";
+  CHECK(training::two_step_stage_configs(c.two_step).front().first == "classifier");
+  CHECK_FALSE(training::finished_run_of(training::two_step_stage_configs(c.two_step).front().second));
   std::filesystem::remove_all(base);
 
-  require_error([&] { parse({"analyze", "two-step", "--autoencoders", "vae,gan"}); },
-                {"analyze two-step", "unknown autoencoder \"gan\"", "vae, ae"});
-  require_error([&] { parse({"analyze", "two-step", "--blocks", "3"}); }, {"analyze two-step", "--blocks 3", "2 --step-sizes"});
-  require_error([&] { parse({"analyze", "two-step", "--solver", "dopri5"}); }, {"analyze two-step", "fixed-step"});
+  require_error(
+      [&] {
+        parse({"analyze", "two-step", "--autoencoders", "vae,gan"});
+      },
+      {"analyze two-step", "unknown autoencoder \"gan\"", "vae, ae"});
+  require_error(
+      [&] {
+        parse({"analyze", "two-step", "--blocks", "3"});
+      },
+      {"analyze two-step", "--blocks 3", "2 --step-sizes"});
+  require_error(
+      [&] {
+        parse({"analyze", "two-step", "--solver", "dopri5"});
+      },
+      {"analyze two-step", "fixed-step"});
 }

@@ -46,8 +46,8 @@ std::pair<std::vector<std::pair<double, double>>, double> legend_layout(const st
 
 // The y axis of a plot area [left, right] x [top, bottom] whose ticks yt span it: grid lines and
 // tick labels, both axis lines, and the axis title above the area.
-void draw_y_axis(RasterCanvas& c, const std::vector<double>& yt, double left, double right, double top, double bottom,
-                 const std::string& y_label) {
+void draw_y_axis(RasterCanvas& c, const std::vector<double>& yt, double left, double right, double top,
+                 double bottom, const std::string& y_label) {
   const Rgb black{0, 0, 0}, grid{0.88f, 0.88f, 0.88f}, grey{0.3f, 0.3f, 0.3f};
   for (double t : yt) {
     const double y = bottom - (t - yt.front()) / (yt.back() - yt.front()) * (bottom - top);
@@ -140,10 +140,10 @@ void write_line_plot_png(const std::string& path, const std::string& title, cons
 Tensor render_bar_chart(const std::string& title, const std::vector<std::string>& bars,
                         const std::vector<BarGroup>& groups, const BarChartOptions& o) {
   STRATA_CHECK(!bars.empty() && !groups.empty(), "bar chart \"", title, "\": needs bars and groups");
-  STRATA_CHECK(o.width >= 200 && o.height >= 160, "bar chart \"", title, "\": needs at least 200 x 160 pixels, got ",
-               o.width, " x ", o.height);
-  STRATA_CHECK(o.colours.empty() || o.colours.size() == bars.size(), "bar chart \"", title, "\": ", o.colours.size(),
-               " colours for ", bars.size(), " bars");
+  STRATA_CHECK(o.width >= 200 && o.height >= 160, "bar chart \"", title,
+               "\": needs at least 200 x 160 pixels, got ", o.width, " x ", o.height);
+  STRATA_CHECK(o.colours.empty() || o.colours.size() == bars.size(), "bar chart \"", title,
+               "\": ", o.colours.size(), " colours for ", bars.size(), " bars");
   double hi = 0;
   for (const BarGroup& g : groups) {
     STRATA_CHECK(g.values.size() == bars.size(), "bar chart \"", title, "\": group \"", g.name, "\" has ",
@@ -160,7 +160,8 @@ Tensor render_bar_chart(const std::string& title, const std::vector<std::string>
   const double left = 78, right = o.width - 30.0;
   const auto [legend_at, ly] = legend_layout(bars, left, right);
   const double top = ly + 40, bottom = o.height - 48.0;
-  STRATA_CHECK(bottom - top >= 40, "bar chart \"", title, "\": ", bars.size(), " legend entries leave no room");
+  STRATA_CHECK(bottom - top >= 40, "bar chart \"", title, "\": ", bars.size(),
+               " legend entries leave no room");
   auto py = [&](double y) { return bottom - (y - ay0) / (ay1 - ay0) * (bottom - top); };
   c.text(left, 8, title, 2.0, black);
   draw_y_axis(c, yt, left, right, top, bottom, o.y_label);
@@ -173,22 +174,25 @@ Tensor render_bar_chart(const std::string& title, const std::vector<std::string>
       const double v = groups[g].values[b];
       if (!std::isfinite(v)) continue;
       const Rgb colour = series_colour(o.colours.empty() ? std::string() : o.colours[b], b);
-      c.fill_rect(x0 + bar * static_cast<double>(b), py(v), x0 + bar * static_cast<double>(b + 1) - 1, bottom, colour);
+      c.fill_rect(x0 + bar * static_cast<double>(b), py(v), x0 + bar * static_cast<double>(b + 1) - 1, bottom,
+                  colour);
     }
     const std::string& name = groups[g].name;
-    c.text(left + slot * (static_cast<double>(g) + 0.5) - RasterCanvas::text_width(name, 1.5) / 2, bottom + 8, name,
-           1.5, black);
+    c.text(left + slot * (static_cast<double>(g) + 0.5) - RasterCanvas::text_width(name, 1.5) / 2, bottom + 8,
+           name, 1.5, black);
   }
   for (size_t b = 0; b < bars.size(); ++b) {
     const auto [ex, ey] = legend_at[b];
-    c.fill_rect(ex + 4, ey, ex + 18, ey + 10, series_colour(o.colours.empty() ? std::string() : o.colours[b], b));
+    c.fill_rect(ex + 4, ey, ex + 18, ey + 10,
+                series_colour(o.colours.empty() ? std::string() : o.colours[b], b));
     c.text(ex + 26, ey, bars[b], 1.5, black);
   }
   return c.tensor();
 }
 
-void write_bar_chart_png(const std::string& path, const std::string& title, const std::vector<std::string>& bars,
-                         const std::vector<BarGroup>& groups, const BarChartOptions& options) {
+void write_bar_chart_png(const std::string& path, const std::string& title,
+                         const std::vector<std::string>& bars, const std::vector<BarGroup>& groups,
+                         const BarChartOptions& options) {
   io::save_png(path, render_bar_chart(title, bars, groups, options));
 }
 

@@ -42,7 +42,8 @@ struct BarChartOptions {
 };
 Tensor render_bar_chart(const std::string& title, const std::vector<std::string>& bars,
                         const std::vector<BarGroup>& groups, const BarChartOptions& options = {});
-void write_bar_chart_png(const std::string& path, const std::string& title, const std::vector<std::string>& bars,
-                         const std::vector<BarGroup>& groups, const BarChartOptions& options = {});
+void write_bar_chart_png(const std::string& path, const std::string& title,
+                         const std::vector<std::string>& bars, const std::vector<BarGroup>& groups,
+                         const BarChartOptions& options = {});
 
 }  // namespace strata::training

@@ -132,7 +132,8 @@ SampleQualityReport evaluate_sample_quality(const std::string& run_dir, const Sa
   // images score at this n (the Frechet distance of finite sets is biased upwards; the k-NN figures
   // depend on n).
   const TensorDataset& train = cls.data->train_in_memory("eval --sample-quality's reference");
-  const Tensor reference = classifier_features(*classifier, narrow(train.inputs(), 0, 0, std::min(n, train.size())));
+  const Tensor reference =
+      classifier_features(*classifier, narrow(train.inputs(), 0, 0, std::min(n, train.size())));
   const auto [ref_fd, ref_pr, ref_dc] = score_features(real, reference);
 
   SampleQualityReport report{run_dir, nlohmann::ordered_json::object()};

@@ -141,20 +141,6 @@ std::pair<double, double> stage_times(const MetricsTable& t) {
   return {total, steps};
 }
 
-// Whether RUN holds a finished run of exactly these settings (threads aside).
-bool finished_run_of(const RunConfig& c) {
-  const fs::path dir = c.out;
-  if (!fs::exists(dir / "config.json") || !fs::exists(dir / "metrics.csv") ||
-      !fs::exists(dir / "checkpoints" / "latest.safetensors"))
-    return false;
-  nlohmann::json have = to_json(load_config((dir / "config.json").string())), want = to_json(c);
-  have.erase("threads"), want.erase("threads");
-  if (have != want) return false;
-  const MetricsTable t = read_metrics_csv(dir / "metrics.csv");
-  return t.rows() > 0 && t.column("epoch").back() == static_cast<double>(c.epochs) &&
-         std::isnan(t.column("loss").back());
-}
-
 // Switches a loaded flow run to the likelihoods' solver: RK4 with `steps` per block, finer than the
 // sampling solver, since the divergence integral of log p needs more accuracy than a sample does.
 void use_likelihood_solver(Trainable& model, int64_t steps) {
@@ -209,39 +195,10 @@ class Study {
   }
 
   void train(TwoStepReport& report) {
-    if (o_.classifier_run.empty()) {
-      RunConfig c = base_config(o_, "classifier");
-      c.model = "classifier";
-      c.epochs = o_.classifier_epochs;
-      c.lr = 3e-3;  // as runs/flows/classifier of docs/flows.md
-      stage("classifier", c, report);
-      classifier_run_ = c.out;
-    } else {
-      classifier_run_ = o_.classifier_run;
-    }
-    for (const std::string& ae : o_.autoencoders) {
-      RunConfig a = base_config(o_, ae);
-      a.model = ae;
-      a.arch = "mlp";
-      a.hidden = o_.ae_hidden;
-      a.latent = o_.latent;
-      a.epochs = o_.ae_epochs;
-      a.lr = o_.ae_lr;
-      a.batch_size = o_.batch_size;
-      stage(ae, a, report);
-      RunConfig f = lfm_config(o_, ae + "-lfm", o_.latent_velocity_hidden);
-      f.latent_of = a.out;
-      stage(ae + "-lfm", f, report);
-    }
-    stage("pixel-lfm", lfm_config(o_, "pixel-lfm", o_.pixel_velocity_hidden), report);
-    if (o_.pixel_fm) {
-      // One global flow (one velocity MLP of the pixel blocks' widths) for as many steps as the LFM,
-      // integrated with as many evaluations (the LFM's steps per block times its blocks).
-      RunConfig c = lfm_config(o_, "pixel-fm", o_.pixel_velocity_hidden);
-      c.model = "fm";
-      c.blocks = 0, c.step_sizes = {}, c.block_epochs = 1;
-      c.solver_steps = o_.solver_steps * o_.blocks;
-      stage("pixel-fm", c, report);
+    classifier_run_ = o_.classifier_run;
+    for (const auto& [name, c] : two_step_stage_configs(o_)) {
+      stage(name, c, report);
+      if (name == "classifier") classifier_run_ = c.out;
     }
   }
 
@@ -249,14 +206,15 @@ class Study {
     if (classifier_run_ != "none") {
       LoadedRun cls = load_run(classifier_run_, "best");
       classifier_ = std::move(cls.model);
-      STRATA_CHECK(classifier_->classifier() != nullptr, "analyze two-step: --classifier ", classifier_run_, " is a ",
-                   cls.config.model, " run, not a classifier");
+      STRATA_CHECK(classifier_->classifier() != nullptr, "analyze two-step: --classifier ", classifier_run_,
+                   " is a ", cls.config.model, " run, not a classifier");
       STRATA_CHECK(cls.config.data == "fashion-mnist", "analyze two-step: --classifier ", classifier_run_,
                    " was trained on ", cls.config.data, ", not fashion-mnist");
       set_parameters(report, "classifier", *classifier_);
     }
     const TensorDataset test = load_fashion_mnist("test"), train = load_fashion_mnist("train");
-    STRATA_CHECK(o_.n <= test.size(), "analyze two-step: --n ", o_.n, " exceeds the ", test.size(), " test images");
+    STRATA_CHECK(o_.n <= test.size(), "analyze two-step: --n ", o_.n, " exceeds the ", test.size(),
+                 " test images");
     x_ = contiguous(narrow(test.inputs(), 0, 0, o_.n));
     reference_ = contiguous(narrow(train.inputs(), 0, 0, o_.n));
     if (classifier_) x_features_ = classifier_features(*classifier_->classifier(), x_);
@@ -270,7 +228,8 @@ class Study {
     s.model = model;
     s.frechet = s.precision = s.recall = s.density = s.coverage = NAN;
     if (classifier_) {
-      const FeatureScores f = score_features(x_features_, classifier_features(*classifier_->classifier(), d.images));
+      const FeatureScores f =
+          score_features(x_features_, classifier_features(*classifier_->classifier(), d.images));
       s.frechet = f.frechet.distance;
       s.precision = f.precision_recall.precision, s.recall = f.precision_recall.recall;
       s.density = f.density_coverage.density, s.coverage = f.density_coverage.coverage;
@@ -280,14 +239,15 @@ class Study {
     s.w1 = analysis::exact_wasserstein(x_, d.images).distance;
     s.sample_s = d.seconds;
     s.nfe = d.nfe;
-    log_ << "  " << model << ": Frechet distance " << fixed(s.frechet, 2) << ", precision " << fixed(s.precision, 3)
-         << ", recall " << fixed(s.recall, 3) << ", sliced W2 " << fixed(s.sliced_w2, 4) << ", W1 " << fixed(s.w1, 3)
-         << stamp() << std::endl;
+    log_ << "  " << model << ": Frechet distance " << fixed(s.frechet, 2) << ", precision "
+         << fixed(s.precision, 3) << ", recall " << fixed(s.recall, 3) << ", sliced W2 "
+         << fixed(s.sliced_w2, 4) << ", W1 " << fixed(s.w1, 3) << stamp() << std::endl;
     return s;
   }
 
   // The two-step models: samples, the bound's terms, the Lipschitz search and the densities.
-  void evaluate_autoencoder(const std::string& ae_name, TwoStepReport& report, const std::vector<Tensor>& conditions,
+  void evaluate_autoencoder(const std::string& ae_name, TwoStepReport& report,
+                            const std::vector<Tensor>& conditions,
                             const std::vector<std::string>& condition_names) {
     log_ << ae_name << " + lfm:" << stamp() << std::endl;
     LoadedRun flow_run = load_run((fs::path(o_.runs) / (ae_name + "-lfm")).string(), "latest");
@@ -326,7 +286,7 @@ class Study {
         const Tensor prior_images = codes.decode(zp);
         latent_samples.push_back({"prior", zp});
         decoded.push_back({prior_images, std::chrono::duration<double>(Clock::now() - tp).count(), 0});
-        report.samples.push_back(score(ae_name + " + N(0, I) prior", decoded.back()));
+        report.samples.push_back(score(ae_name + " + prior", decoded.back()));
       }
     }
     save_pictures(ae_name, reconstructions, decoded[0].images);
@@ -343,7 +303,8 @@ class Study {
     const int64_t m = std::min(o_.lipschitz_codes, o_.n);
     const Tensor zq = latent_samples[0].second;
     searched.push_back({"lfm sample", narrow(zq, 0, 0, m)});
-    if (latent_samples.size() > 1) searched.push_back({"prior sample", narrow(latent_samples[1].second, 0, 0, m)});
+    if (latent_samples.size() > 1)
+      searched.push_back({"prior sample", narrow(latent_samples[1].second, 0, 0, m)});
     {
       Generator gen(o_.seed + 400);
       const Tensor t = rand({m, 1}, {}, &gen);
@@ -402,10 +363,10 @@ class Study {
       b.decoded_w1 = analysis::exact_wasserstein(reconstructions, decoded[q].images).distance;
       b.left = analysis::exact_wasserstein(x_, decoded[q].images).distance;
       b.pixel_floor = pixel_floor_, b.latent_floor = latent_floor, b.code_rms = code_rms;
-      log_ << "  bound (" << ae_name << " + " << b.latent_model << "): W1(X, g#Q) " << fixed(b.left, 3) << " <= "
-           << fixed(b.reconstruction, 3) << " + " << fixed(b.decoded_w1, 3) << " (decoded latent term) <= "
-           << fixed(b.reconstruction, 3) << " + Lip " << fixed(b.lipschitz, 3) << " x W1(f#X, Q) "
-           << fixed(b.latent_w1, 3) << " = " << fixed(b.bound, 3) << stamp() << std::endl;
+      log_ << "  bound (" << ae_name << " + " << b.latent_model << "): W1(X, g#Q) " << fixed(b.left, 3)
+           << " <= " << fixed(b.reconstruction, 3) << " + " << fixed(b.decoded_w1, 3)
+           << " (decoded latent term) <= " << fixed(b.reconstruction, 3) << " + Lip " << fixed(b.lipschitz, 3)
+           << " x W1(f#X, Q) " << fixed(b.latent_w1, 3) << " = " << fixed(b.bound, 3) << stamp() << std::endl;
       report.bounds.push_back(b);
     }
 
@@ -435,7 +396,8 @@ class Study {
   }
 
   // A flow on the pixels (run "pixel-lfm" or "pixel-fm"): samples, and log p of the density conditions.
-  void evaluate_pixel_flow(const std::string& run, TwoStepReport& report, const std::vector<Tensor>& conditions,
+  void evaluate_pixel_flow(const std::string& run, TwoStepReport& report,
+                           const std::vector<Tensor>& conditions,
                            const std::vector<std::string>& condition_names) {
     log_ << run << ":" << stamp() << std::endl;
     LoadedRun r = load_run((fs::path(o_.runs) / run).string(), "latest");
@@ -471,8 +433,8 @@ class Study {
         report.densities.push_back(d);
       }
       log_ << "  " << condition_names[c] << ": " << fixed(-mean_of(lp) / (kPixels * std::numbers::ln2), 3)
-           << " bits/dim (dequantised, Hutchinson, RK4, " << r.model->function_evaluations() << " evaluations)"
-           << stamp() << std::endl;
+           << " bits/dim (dequantised, Hutchinson, RK4, " << r.model->function_evaluations()
+           << " evaluations)" << stamp() << std::endl;
     }
   }
 
@@ -504,8 +466,9 @@ class Study {
 
   void save_pictures(const std::string& ae_name, const Tensor& reconstructions, const Tensor& samples) const {
     const int64_t k = std::min<int64_t>(8, o_.n), s = std::min<int64_t>(32, o_.n);
-    io::save_image_grid((fs::path(o_.out) / ("reconstructions-" + ae_name + ".png")).string(),
-                        reshape(cat({narrow(x_, 0, 0, k), narrow(reconstructions, 0, 0, k)}, 0), {-1, 1, 28, 28}), k);
+    io::save_image_grid(
+        (fs::path(o_.out) / ("reconstructions-" + ae_name + ".png")).string(),
+        reshape(cat({narrow(x_, 0, 0, k), narrow(reconstructions, 0, 0, k)}, 0), {-1, 1, 28, 28}), k);
     io::save_image_grid((fs::path(o_.out) / ("samples-" + ae_name + "-lfm.png")).string(),
                         reshape(narrow(samples, 0, 0, s), {-1, 1, 28, 28}), 8);
   }
@@ -548,14 +511,16 @@ void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const Study&
   for (const auto& s : r.stages)
     stages << s.stage << "," << s.run << "," << s.parameters << "," << s.epochs << "," << s.steps << ","
            << fixed(s.wall_s, 1) << "," << fixed(s.step_s, 1) << "," << (s.reused ? 1 : 0) << "\n";
-  samples << "model,n,frechet_distance,precision,recall,density,coverage,sliced_w2_pixels,w1_pixels,sample_s,nfe\n";
+  samples << "model,n,frechet_distance,precision,recall,density,coverage,sliced_w2_pixels,w1_pixels,sample_s,"
+             "nfe\n";
   for (const auto& s : r.samples)
-    samples << s.model << "," << o.n << "," << cell(s.frechet) << "," << cell(s.precision) << "," << cell(s.recall)
-            << "," << cell(s.density) << "," << cell(s.coverage) << "," << cell(s.sliced_w2) << "," << cell(s.w1) << ","
-            << cell(s.sample_s) << "," << s.nfe << "\n";
-  bound << "autoencoder,latent_model,n,reconstruction,latent_w1,lipschitz_jacobian,lipschitz_secant,lipschitz,"
-           "lipschitz_times_latent_w1,bound,decoded_latent_w1,reconstruction_plus_decoded,left_w1,bound_holds,"
-           "pixel_floor_w1,latent_floor_w1,code_rms\n";
+    samples << s.model << "," << o.n << "," << cell(s.frechet) << "," << cell(s.precision) << ","
+            << cell(s.recall) << "," << cell(s.density) << "," << cell(s.coverage) << "," << cell(s.sliced_w2)
+            << "," << cell(s.w1) << "," << cell(s.sample_s) << "," << s.nfe << "\n";
+  bound
+      << "autoencoder,latent_model,n,reconstruction,latent_w1,lipschitz_jacobian,lipschitz_secant,lipschitz,"
+         "lipschitz_times_latent_w1,bound,decoded_latent_w1,reconstruction_plus_decoded,left_w1,bound_holds,"
+         "pixel_floor_w1,latent_floor_w1,code_rms\n";
   for (const auto& b : r.bounds)
     bound << b.autoencoder << "," << b.latent_model << "," << b.n << "," << cell(b.reconstruction) << ","
           << cell(b.latent_w1) << "," << cell(b.lipschitz_jacobian) << "," << cell(b.lipschitz_secant) << ","
@@ -569,8 +534,9 @@ void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const Study&
     density << d.model << "," << d.condition << "," << d.image << "," << cell(d.log_density) << ","
             << cell(d.bits_per_dim) << "," << cell(d.latent_log_density) << "," << cell(d.half_log_det) << ","
             << cell(d.reconstruction) << "," << cell(d.spectral_norm) << "\n";
-  summary << "model,condition,images,log_density_mean,log_density_sd,bits_per_dim_mean,latent_log_density_mean,"
-             "half_log_det_mean,reconstruction_mean\n";
+  summary
+      << "model,condition,images,log_density_mean,log_density_sd,bits_per_dim_mean,latent_log_density_mean,"
+         "half_log_det_mean,reconstruction_mean\n";
   std::vector<std::string> models = o.autoencoders;
   models.push_back("pixel-lfm");
   if (o.pixel_fm) models.push_back("pixel-fm");
@@ -581,8 +547,8 @@ void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const Study&
         if (d.model == m && d.condition == c)
           ld.push_back(d.log_density), bpd.push_back(d.bits_per_dim), lat.push_back(d.latent_log_density),
               hld.push_back(d.half_log_det), rec.push_back(d.reconstruction);
-      summary << m << "," << c << "," << ld.size() << "," << cell(mean_of(ld)) << "," << cell(sd_of(ld)) << ","
-              << cell(mean_of(bpd)) << "," << cell(mean_of(lat)) << "," << cell(mean_of(hld)) << ","
+      summary << m << "," << c << "," << ld.size() << "," << cell(mean_of(ld)) << "," << cell(sd_of(ld))
+              << "," << cell(mean_of(bpd)) << "," << cell(mean_of(lat)) << "," << cell(mean_of(hld)) << ","
               << cell(mean_of(rec)) << "\n";
     }
   lipschitz << "autoencoder,codes,index,spectral_norm,smallest_singular_value,half_log_det\n";
@@ -611,18 +577,19 @@ void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const Study&
       if (!series.x.empty()) spectrum_series.push_back(series);
     }
   if (!spectrum_series.empty())
-    write_line_plot_png((dir / "decoder_spectrum.png").string(), "singular values of the decoder Jacobian (mean log10)",
-                        spectrum_series, {.x_label = "k (sigma_1 >= ... >= sigma_d)", .y_label = "log10 sigma_k"});
+    write_line_plot_png((dir / "decoder_spectrum.png").string(),
+                        "singular values of the decoder Jacobian (mean log10)", spectrum_series,
+                        {.x_label = "k (sigma_1 >= ... >= sigma_d)", .y_label = "log10 sigma_k"});
 
   // The bound's terms side by side, per autoencoder and latent model.
   std::vector<BarGroup> groups;
   for (const auto& b : r.bounds)
     groups.push_back({b.autoencoder + " + " + b.latent_model,
                       {b.left, b.reconstruction, b.decoded_w1, b.lipschitz * b.latent_w1, b.pixel_floor}});
-  write_bar_chart_png((dir / "bound.png").string(), "W1(X, g#Q) and the terms of its bound, n = " + std::to_string(o.n),
-                      {"W1(X, g#Q) (left side)", "E|X - g(f(X))|", "W1(g#f#X, g#Q)", "Lip(g) W1(f#X, Q)",
-                       "floor W1(X, X')"},
-                      groups, {.y_label = "pixel-space distance (L2, pixels in [0, 1])"});
+  write_bar_chart_png(
+      (dir / "bound.png").string(), "W1(X, g#Q) and the terms of its bound, n = " + std::to_string(o.n),
+      {"W1(X, g#Q) (left side)", "E|X - g(f(X))|", "W1(g#f#X, g#Q)", "Lip(g) W1(f#X, Q)", "floor W1(X, X')"},
+      groups, {.y_label = "pixel-space distance (L2, pixels in [0, 1])"});
 
   // Training wall time per stage: the autoencoder, the LFM's optimiser steps, the rest of the LFM run.
   std::vector<BarGroup> times;
@@ -641,9 +608,10 @@ void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const Study&
     const TwoStepStage f = find("pixel-fm");
     times.push_back({"pixel fm", {0, f.step_s, f.wall_s - f.step_s}});
   }
-  write_bar_chart_png((dir / "training_time.png").string(), "training wall time per stage",
-                      {"autoencoder (whole run)", "flow optimiser steps", "flow: block pushes, validation, checkpoints"},
-                      times, {.y_label = "seconds"});
+  write_bar_chart_png(
+      (dir / "training_time.png").string(), "training wall time per stage",
+      {"autoencoder (whole run)", "flow optimiser steps", "flow: block pushes, validation, checkpoints"},
+      times, {.y_label = "seconds"});
 
   // Spectral norms of J_g, sorted, per autoencoder and code set.
   std::vector<CurveSeries> lip_series;
@@ -660,8 +628,8 @@ void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const Study&
       lip_series.push_back(s);
     }
   if (!lip_series.empty())
-    write_line_plot_png((dir / "lipschitz.png").string(), "spectral norm of the decoder Jacobian, sorted", lip_series,
-                        {.x_label = "quantile of the codes", .y_label = "||J_g(z)||_2"});
+    write_line_plot_png((dir / "lipschitz.png").string(), "spectral norm of the decoder Jacobian, sorted",
+                        lip_series, {.x_label = "quantile of the codes", .y_label = "||J_g(z)||_2"});
 
   // Per autoencoder: the density on the manifold against the distance to it, and against the pixel
   // LFM's bits/dim of the same images.
@@ -679,9 +647,10 @@ void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const Study&
       }
       by_distance.push_back(s), by_pixel.push_back(t);
     }
-    write_line_plot_png((dir / ("density-" + ae + ".png")).string(),
-                        ae + " + lfm: density on the decoder's manifold vs distance to it", by_distance,
-                        {.x_label = "||x - g(f(x))|| (pixels)", .y_label = "log p_Z(f(x)) - 1/2 log det J^T J (nats)"});
+    write_line_plot_png(
+        (dir / ("density-" + ae + ".png")).string(),
+        ae + " + lfm: density on the decoder's manifold vs distance to it", by_distance,
+        {.x_label = "||x - g(f(x))|| (pixels)", .y_label = "log p_Z(f(x)) - 1/2 log det J^T J (nats)"});
     write_line_plot_png((dir / ("density-" + ae + "-vs-pixel.png")).string(),
                         "the same images: pixel LFM bits/dim vs the " + ae + " two-step density", by_pixel,
                         {.x_label = ae + " two-step log density on the manifold (nats)",
@@ -691,6 +660,55 @@ void write_outputs(const TwoStepOptions& o, const TwoStepReport& r, const Study&
 
 }  // namespace
 
+bool finished_run_of(const RunConfig& c) {
+  const fs::path dir = c.out;
+  if (!fs::exists(dir / "config.json") || !fs::exists(dir / "metrics.csv") ||
+      !fs::exists(dir / "checkpoints" / "latest.safetensors"))
+    return false;
+  nlohmann::json have = to_json(load_config((dir / "config.json").string())), want = to_json(c);
+  have.erase("threads"), want.erase("threads");
+  if (have != want) return false;
+  const MetricsTable t = read_metrics_csv(dir / "metrics.csv");
+  return t.rows() > 0 && t.column("epoch").back() == static_cast<double>(c.epochs) &&
+         std::isnan(t.column("loss").back());
+}
+
+std::vector<std::pair<std::string, RunConfig>> two_step_stage_configs(const TwoStepOptions& o) {
+  std::vector<std::pair<std::string, RunConfig>> stages;
+  if (o.classifier_run.empty()) {
+    RunConfig c = base_config(o, "classifier");
+    c.model = "classifier";
+    c.epochs = o.classifier_epochs;
+    c.lr = 3e-3;  // as runs/flows/classifier of docs/flows.md
+    stages.push_back({"classifier", c});
+  }
+  for (const std::string& ae : o.autoencoders) {
+    RunConfig a = base_config(o, ae);
+    a.model = ae;
+    a.arch = "mlp";
+    a.hidden = o.ae_hidden;
+    a.latent = o.latent;
+    a.epochs = o.ae_epochs;
+    a.lr = o.ae_lr;
+    a.batch_size = o.batch_size;
+    stages.push_back({ae, a});
+    RunConfig f = lfm_config(o, ae + "-lfm", o.latent_velocity_hidden);
+    f.latent_of = a.out;
+    stages.push_back({ae + "-lfm", f});
+  }
+  stages.push_back({"pixel-lfm", lfm_config(o, "pixel-lfm", o.pixel_velocity_hidden)});
+  if (o.pixel_fm) {
+    // One global flow (one velocity MLP of the pixel blocks' widths) for as many steps as the LFM,
+    // integrated with as many evaluations (the LFM's steps per block times its blocks).
+    RunConfig c = lfm_config(o, "pixel-fm", o.pixel_velocity_hidden);
+    c.model = "fm";
+    c.blocks = 0, c.step_sizes = {}, c.block_epochs = 1;
+    c.solver_steps = o.solver_steps * o.blocks;
+    stages.push_back({"pixel-fm", c});
+  }
+  return stages;
+}
+
 void check_two_step_options(const TwoStepOptions& o) {
   const char* cmd = "analyze two-step";
   STRATA_CHECK(!o.autoencoders.empty(), cmd, ": no --autoencoders given");
@@ -698,23 +716,27 @@ void check_two_step_options(const TwoStepOptions& o) {
     STRATA_CHECK(a == "vae" || a == "ae", cmd, ": unknown autoencoder \"", a, "\" (valid: vae, ae)");
   STRATA_CHECK(o.limit_train >= 0, cmd, ": --limit-train must be 0 (all) or more, got ", o.limit_train);
   STRATA_CHECK(!o.ae_hidden.empty() && o.latent >= 1 && o.ae_epochs >= 1 && o.ae_lr > 0, cmd,
-               ": needs --ae-hidden widths, --latent >= 1, --ae-epochs >= 1 and --ae-lr > 0, got latent ", o.latent,
-               ", ", o.ae_epochs, " epochs, lr ", o.ae_lr);
-  STRATA_CHECK(o.blocks >= 1 && static_cast<int64_t>(o.step_sizes.size()) == o.blocks - 1, cmd, ": --blocks ", o.blocks,
-               " needs ", o.blocks - 1, " --step-sizes, got ", o.step_sizes.size());
+               ": needs --ae-hidden widths, --latent >= 1, --ae-epochs >= 1 and --ae-lr > 0, got latent ",
+               o.latent, ", ", o.ae_epochs, " epochs, lr ", o.ae_lr);
+  STRATA_CHECK(o.blocks >= 1 && static_cast<int64_t>(o.step_sizes.size()) == o.blocks - 1, cmd, ": --blocks ",
+               o.blocks, " needs ", o.blocks - 1, " --step-sizes, got ", o.step_sizes.size());
   STRATA_CHECK(o.block_epochs >= 1 && o.batch_size >= 1 && o.flow_lr > 0, cmd,
                ": needs --block-epochs >= 1, --batch-size >= 1 and --flow-lr > 0");
   STRATA_CHECK(!o.latent_velocity_hidden.empty() && !o.pixel_velocity_hidden.empty(), cmd,
                ": needs --latent-velocity-hidden and --pixel-velocity-hidden widths");
-  STRATA_CHECK(o.solver == "euler" || o.solver == "heun" || o.solver == "rk4", cmd,
-               ": --solver must be a fixed-step solver (euler, heun, rk4) so both LFMs integrate alike, got \"",
-               o.solver, "\"");
+  STRATA_CHECK(
+      o.solver == "euler" || o.solver == "heun" || o.solver == "rk4", cmd,
+      ": --solver must be a fixed-step solver (euler, heun, rk4) so both LFMs integrate alike, got \"",
+      o.solver, "\"");
   STRATA_CHECK(o.solver_steps >= 1 && o.likelihood_solver_steps >= 1 && o.classifier_epochs >= 1, cmd,
                ": needs --solver-steps, --likelihood-solver-steps and --classifier-epochs >= 1");
-  STRATA_CHECK(o.n >= 6 && o.density_images >= 1 && o.lipschitz_codes >= 1 && o.directions >= 1, cmd,
-               ": needs --n >= 6 (the k-NN scores' k = 5), --density-images, --lipschitz-codes, --directions >= 1, "
-               "got ", o.n, ", ", o.density_images, ", ", o.lipschitz_codes, ", ", o.directions);
-  for (double s : o.noise_sigmas) STRATA_CHECK(s > 0 && std::isfinite(s), cmd, ": --noise-sigmas must be > 0, got ", s);
+  STRATA_CHECK(
+      o.n >= 6 && o.density_images >= 1 && o.lipschitz_codes >= 1 && o.directions >= 1, cmd,
+      ": needs --n >= 6 (the k-NN scores' k = 5), --density-images, --lipschitz-codes, --directions >= 1, "
+      "got ",
+      o.n, ", ", o.density_images, ", ", o.lipschitz_codes, ", ", o.directions);
+  for (double s : o.noise_sigmas)
+    STRATA_CHECK(s > 0 && std::isfinite(s), cmd, ": --noise-sigmas must be > 0, got ", s);
   STRATA_CHECK(!o.runs.empty() && !o.out.empty(), cmd, ": --runs and --out must name folders");
 }
 
@@ -725,9 +747,9 @@ TwoStepReport two_step_report(const TwoStepOptions& o) {
   fs::create_directories(o.out);
   fs::create_directories(o.runs);
   log << "analyze two-step: Fashion-MNIST, " << (o.limit_train > 0 ? std::to_string(o.limit_train) : "60000")
-      << " training images; autoencoders " << o.autoencoders.size() << " (MLP " << joined(o.ae_hidden) << ", latent "
-      << o.latent << ", " << o.ae_epochs << " epochs); LFM " << o.blocks << " blocks x " << o.block_epochs
-      << " epochs (velocity MLPs " << joined(o.latent_velocity_hidden) << " on codes, "
+      << " training images; autoencoders " << o.autoencoders.size() << " (MLP " << joined(o.ae_hidden)
+      << ", latent " << o.latent << ", " << o.ae_epochs << " epochs); LFM " << o.blocks << " blocks x "
+      << o.block_epochs << " epochs (velocity MLPs " << joined(o.latent_velocity_hidden) << " on codes, "
       << joined(o.pixel_velocity_hidden) << " on pixels), " << o.solver << " " << o.solver_steps
       << " steps per block; threads " << get_num_threads() << std::endl;
   TwoStepReport report;

@@ -21,10 +21,10 @@
 // 3. The bound W(P, g#Q) <= E||X - g(f(X))|| + Lip(g) W(f#P, Q), every term measured on X with W1:
 //    the reconstruction term; the latent-model term W1(f(X), Q-samples); Lip(g) as the largest
 //    decoder-Jacobian spectral norm (and secant ratio) found at the density conditions' codes, flow
-//    (and prior) samples and points on segments between test codes and flow samples (a LOWER bound on Lip(g): analysis/decoder_geometry.h);
-//    W1(g(f(X)), g(Q-samples)), the quantity Lip(g) W1(f#P, Q) stands in for; and the left side
-//    W1(X, g(Q-samples)). Beside them the floors: W1 between X and n training images, and between
-//    their codes. For the VAE also with its own N(0, I) prior as Q.
+//    (and prior) samples and points on segments between test codes and flow samples (a LOWER bound on Lip(g):
+//    analysis/decoder_geometry.h); W1(g(f(X)), g(Q-samples)), the quantity Lip(g) W1(f#P, Q) stands in for;
+//    and the left side W1(X, g(Q-samples)). Beside them the floors: W1 between X and n training images, and
+//    between their codes. For the VAE also with its own N(0, I) prior as Q.
 // 4. Densities on `density_images` test images, the same images with Gaussian noise (clipped to
 //    [0, 1]), uniform-noise images and blank images (log p with RK4, likelihood_solver_steps per
 //    block): the pixel LFM's dequantised log-likelihood bound (nats, bits/dim; Hutchinson's
@@ -42,7 +42,10 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "training/run_config.h"
 
 namespace strata::training {
 
@@ -54,7 +57,7 @@ struct TwoStepOptions {
   int64_t ae_epochs = 20;
   double ae_lr = 1e-3;
   // Both LFMs.
-  int64_t blocks = 5;                                  // OU blocks and the free one
+  int64_t blocks = 5;                                      // OU blocks and the free one
   std::vector<double> step_sizes = {0.05, 0.1, 0.2, 0.4};  // blocks - 1 OU step sizes
   int64_t block_epochs = 2;
   int64_t batch_size = 128;
@@ -63,7 +66,7 @@ struct TwoStepOptions {
   std::vector<int64_t> pixel_velocity_hidden = {512, 512, 512};
   int64_t time_features = 64;
   std::string solver = "heun";
-  int64_t solver_steps = 5;  // per unit time, i.e. per block
+  int64_t solver_steps = 5;              // per unit time, i.e. per block
   int64_t likelihood_solver_steps = 20;  // log p of both LFMs: RK4 steps per block
   // Also global flow matching on the pixels (RUNS/pixel-fm): one velocity MLP of the pixel widths,
   // as many steps as the LFMs, sampled and evaluated with as many velocity evaluations.
@@ -74,17 +77,17 @@ struct TwoStepOptions {
   std::string classifier_run = "";
   int64_t classifier_epochs = 1;
   // Evaluation.
-  int64_t n = 1000;                 // test images and samples per model (W1, sample quality)
-  int64_t density_images = 200;     // test images per density condition
+  int64_t n = 1000;              // test images and samples per model (W1, sample quality)
+  int64_t density_images = 200;  // test images per density condition
   std::vector<double> noise_sigmas = {0.1, 0.3};
-  int64_t lipschitz_codes = 200;    // flow samples and segment points searched for Lip(g), each
-  int64_t directions = 1000;        // sliced W2
+  int64_t lipschitz_codes = 200;  // flow samples and segment points searched for Lip(g), each
+  int64_t directions = 1000;      // sliced W2
   uint64_t seed = 0;
-  int threads = 0;                  // CPU threads (0: leave as is)
+  int threads = 0;  // CPU threads (0: leave as is)
   std::string runs = "runs/two-step";
   bool reuse = false;
   std::string out = "docs/two-step";
-  std::ostream* log = nullptr;      // progress (null: std::cout)
+  std::ostream* log = nullptr;  // progress (null: std::cout)
 };
 
 struct TwoStepStage {
@@ -123,7 +126,7 @@ struct TwoStepDensity {
   std::string condition;
   std::string model;  // "pixel-lfm" or an autoencoder
   int64_t image = 0;
-  double log_density = 0;  // nats: the pixel LFM's bound on log P(x) / the two-step density on the manifold
+  double log_density = 0;   // nats: the pixel LFM's bound on log P(x) / the two-step density on the manifold
   double bits_per_dim = 0;  // pixel LFM only (NaN otherwise)
   double latent_log_density = 0, half_log_det = 0, reconstruction = 0, spectral_norm = 0;  // two-step only
 };
@@ -135,6 +138,13 @@ struct TwoStepReport {
   std::vector<TwoStepDensity> densities;
   double wall_s = 0;
 };
+
+// The runs the study trains, in order, by stage name, as `strata train` settings (out: RUNS/<name>):
+// the classifier (unless classifier_run is given), each autoencoder and the LFM on its codes, the
+// pixel LFM and the pixel FM.
+std::vector<std::pair<std::string, RunConfig>> two_step_stage_configs(const TwoStepOptions& options);
+// Whether config.out holds a finished run of exactly these settings (threads aside): what reuse loads.
+bool finished_run_of(const RunConfig& config);
 
 // Throws, naming the command, the option and the value, for settings the study cannot run with.
 void check_two_step_options(const TwoStepOptions& options);
