@@ -409,8 +409,7 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
       // Buffers (batch-norm statistics, VQ-VAE's EMA codebook) saw only this rank's batch: their
       // mean keeps the ranks' models identical. (DDP broadcasts rank 0's instead.) Neither equals
       // what one process would compute from the global batch.
-      if (run.comm && !run.model->module().buffers().empty())
-        distributed::all_reduce_mean(*run.comm, run.model->module().buffers());
+      if (run.comm) distributed::all_reduce_mean(*run.comm, run.model->module().buffers());
       ++run.global_step;
       run.step_in_epoch = i + 1;
       std::map<std::string, double> row{{"step", static_cast<double>(run.global_step)},

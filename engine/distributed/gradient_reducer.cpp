@@ -24,11 +24,11 @@ GradientReducer::GradientReducer(Communicator& comm, std::vector<Tensor> paramet
   for (int64_t i = n - 1; i >= 0; --i) {
     const Tensor& p = params_[static_cast<size_t>(i)];
     const int64_t bytes = p.numel() * static_cast<int64_t>(dtype_size(p.dtype()));
-    const bool fits = !buckets_.empty() && buckets_.back().buffer.dtype() == p.dtype() &&
+    const bool fits = !buckets_.empty() && buckets_.back().dtype == p.dtype() &&
                       bytes_of_bucket.back() + bytes <= options.bucket_bytes;
     if (!fits) {
       buckets_.emplace_back();
-      buckets_.back().buffer = Tensor::empty({0}, p.dtype());  // for the dtype; sized below
+      buckets_.back().dtype = p.dtype();
       bytes_of_bucket.push_back(0);
     }
     buckets_.back().params.push_back(i);
@@ -38,7 +38,7 @@ GradientReducer::GradientReducer(Communicator& comm, std::vector<Tensor> paramet
     Bucket& bucket = buckets_[b];
     int64_t total = 0;
     for (int64_t i : bucket.params) total += params_[static_cast<size_t>(i)].numel();
-    bucket.buffer = Tensor::empty({total}, bucket.buffer.dtype());
+    bucket.buffer = Tensor::empty({total}, bucket.dtype);
     int64_t offset = 0;
     for (size_t s = 0; s < bucket.params.size(); ++s) {
       const int64_t i = bucket.params[s];

@@ -62,8 +62,9 @@ class GradientReducer {
 
  private:
   struct Bucket {
+    DType dtype = DType::Float32;
     std::vector<int64_t> params;
-    Tensor buffer;                    // the bucket's gradients, flat, one dtype
+    Tensor buffer;                    // the bucket's gradients, flat
     std::vector<Tensor> slots;        // views of buffer, one per parameter, in its shape
     int64_t ready = 0;
     std::unique_ptr<PendingReduction> reduction;
