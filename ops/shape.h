@@ -25,6 +25,9 @@ Tensor squeeze(const Tensor& x, int64_t dim);
 Tensor unsqueeze(const Tensor& x, int64_t dim);
 Tensor contiguous(const Tensor& x);  // x itself when already contiguous
 Tensor clone(const Tensor& x);       // always a fresh copy
+// x on `device` (x itself when it is there already), as PyTorch's x.to(device); the gradient flows
+// back to x's device. Copies to the CPU wait for the GPU; copies to a GPU are queued on its stream.
+Tensor to_device(const Tensor& x, Device device);
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim = 0);
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim = 0);

@@ -65,10 +65,15 @@ void reduce_typed(ReduceOp op, const View& in, uint32_t mask, const View& out) {
   const T* x = in.ptr<T>();
   T* o = out.ptr<T>();
   using A = Acc<T>;
+  // Max and min start from -inf and +inf where the type has them, so that the max of -inf values is
+  // -inf (starting from lowest() it was -3.4e38).
+  constexpr bool kInf = std::numeric_limits<T>::has_infinity;
   const A init = op == ReduceOp::Sum ? A(0)
                  : op == ReduceOp::Prod ? A(1)
-                 : op == ReduceOp::Max ? static_cast<A>(std::numeric_limits<T>::lowest())
-                                       : static_cast<A>(std::numeric_limits<T>::max());
+                 : op == ReduceOp::Max ? static_cast<A>(kInf ? -std::numeric_limits<T>::infinity()
+                                                             : std::numeric_limits<T>::lowest())
+                                       : static_cast<A>(kInf ? std::numeric_limits<T>::infinity()
+                                                             : std::numeric_limits<T>::max());
   auto combine = [op](A acc, A v) -> A {
     switch (op) {
       case ReduceOp::Sum: return acc + v;

@@ -21,7 +21,7 @@ Tensor permute_dims(const Tensor& z, Generator* gen) {
     const std::vector<int64_t> perm = randperm(n, gen).to_vector<int64_t>();
     for (int64_t i = 0; i < n; ++i) index[static_cast<size_t>(i * l + j)] = perm[static_cast<size_t>(i)];
   }
-  return gather(z, 0, from_vector(index, {n, l}));
+  return gather(z, 0, from_vector(index, {n, l}, z.device()));
 }
 
 FactorVae::FactorVae(AutoencoderOptions options, VaeOptions vae, FactorVaeOptions factor, Generator* init,
@@ -85,7 +85,8 @@ DiscriminatorTerms FactorVae::discriminator_terms(const Tensor& z, Generator* ge
   const Tensor permuted = permute_dims(joint, gen);
   const int64_t n = joint.size(0);
   const Tensor joint_logits = discriminator_logits(joint), permuted_logits = discriminator_logits(permuted);
-  const Tensor zeros_class = zeros({n}, {DType::Int64}), ones_class = ones({n}, {DType::Int64});
+  const Tensor zeros_class = zeros({n}, {DType::Int64, z.device()}),
+               ones_class = ones({n}, {DType::Int64, z.device()});
   const Tensor loss =
       mul(add(cross_entropy(joint_logits, zeros_class), cross_entropy(permuted_logits, ones_class)), 0.5);
   Tensor accuracy;

@@ -72,7 +72,8 @@ LossTerms VqVae::loss(const Tensor& x, Generator*) {
 
 Tensor VqVae::sample(int64_t n, Generator* gen) {
   STRATA_CHECK(n >= 1, name(), "::sample: n must be positive, got ", n);
-  const Tensor indices = randint(0, vq_.codebook_size, {n * codes_per_example_}, {DType::Int64}, gen);
+  const Tensor indices = randint(0, vq_.codebook_size, {n * codes_per_example_},
+                                {DType::Int64, quantizer_->codebook.device()}, gen);
   return likelihood().mean(decode(reshape(quantizer_->lookup(indices), {n, options().latent_dim})));
 }
 

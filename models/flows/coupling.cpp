@@ -64,7 +64,7 @@ Tensor couple(Coupling kind, const Tensor& x0, const Tensor& x1, Generator* gen,
       index[i] = j;
     }
   }
-  return index_select(x1, 0, from_vector(index, {n}));
+  return index_select(x1, 0, from_vector(index, {n}, x1.device()));
 }
 
 }  // namespace strata::models

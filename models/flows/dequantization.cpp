@@ -23,7 +23,7 @@ Tensor dequantize_uniform(const Tensor& x, int64_t levels, Generator* gen) {
                  "), got ", y[i], " at flat index ", i, " of ", shape_str(x.shape()));
     y[i] = (k + u[i]) / static_cast<double>(levels);
   }
-  return to_dtype(from_vector(y, x.shape()), x.dtype());
+  return to_dtype(from_vector(y, x.shape(), x.device()), x.dtype());
 }
 
 double dequantization_log_volume(int64_t dim, int64_t levels) {

@@ -37,7 +37,7 @@ VelocityAndDivergence exact_divergence(const VelocityFunction& v, const Tensor& 
     // Row i of each example's Jacobian: d v_i / d x; its i-th entry is a diagonal entry.
     std::vector<double> basis(static_cast<size_t>(x.numel()), 0.0);
     for (int64_t r = 0; r < x.size(0); ++r) basis[r * d + i] = 1.0;
-    const Tensor e_i = to_dtype(from_vector(basis, x.shape()), x.dtype());
+    const Tensor e_i = to_dtype(from_vector(basis, x.shape(), x.device()), x.dtype());
     const Tensor row = autograd::grad({out}, {leaf}, {e_i}, /*retain_graph=*/i + 1 < d)[0];
     divergence = add(divergence, select(row, 1, i));
   }

@@ -63,7 +63,7 @@ Tensor FlowMatching::drop_labels(const Tensor& labels, Generator* gen) const {
   const std::vector<double> u = rand({labels.size(0)}, {DType::Float64}, gen).to_vector<double>();
   for (size_t i = 0; i < kept.size(); ++i)
     if (u[i] < options_.p_uncond) kept[i] = num_classes();
-  return from_vector(kept, {labels.size(0)});
+  return from_vector(kept, {labels.size(0)}, labels.device());
 }
 
 LossTerms FlowMatching::labelled_loss(const Tensor& x, const Tensor& labels, Generator* gen) {
@@ -86,7 +86,7 @@ Tensor FlowMatching::guided_velocity(const Tensor& x, const Tensor& t, const Ten
   STRATA_CHECK(std::isfinite(guidance_scale), "FM.guided_velocity: the guidance scale must be a number, got ",
                guidance_scale);
   if (guidance_scale == 1.0) return velocity_->labelled_velocity(x, t, labels);
-  const Tensor null = full({x.size(0)}, static_cast<double>(num_classes()), {DType::Int64});
+  const Tensor null = full({x.size(0)}, static_cast<double>(num_classes()), {DType::Int64, x.device()});
   if (guidance_scale == 0.0) return velocity_->labelled_velocity(x, t, null);
   const int64_t n = x.size(0);
   const Tensor both = velocity_->labelled_velocity(cat({x, x}, 0), cat({reshape(t, {n}), reshape(t, {n})}, 0),

@@ -31,7 +31,8 @@ PathPoint interpolate(Interpolant kind, const Tensor& x0, const Tensor& x1, cons
     s[i] = std::sin(std::numbers::pi / 2 * times[i]);
   }
   const Shape column{x0.size(0), 1};
-  const Tensor cos_t = to_dtype(from_vector(c, column), x0.dtype()), sin_t = to_dtype(from_vector(s, column), x0.dtype());
+  const Tensor cos_t = to_dtype(from_vector(c, column, x0.device()), x0.dtype());
+  const Tensor sin_t = to_dtype(from_vector(s, column, x0.device()), x0.dtype());
   return {add(mul(cos_t, x0), mul(sin_t, x1)), mul(sub(mul(cos_t, x1), mul(sin_t, x0)), std::numbers::pi / 2)};
 }
 

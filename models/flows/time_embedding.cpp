@@ -21,7 +21,7 @@ Tensor sinusoidal_time_embedding(const Tensor& t, int64_t features, DType dtype)
       out[i * features + k] = std::sin(angle);
       out[i * features + half + k] = std::cos(angle);
     }
-  return to_dtype(from_vector(out, {n, features}), dtype);
+  return to_dtype(from_vector(out, {n, features}, t.device()), dtype);
 }
 
 }  // namespace strata::models

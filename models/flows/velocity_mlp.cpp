@@ -26,7 +26,7 @@ VelocityMlp::VelocityMlp(VelocityMlpOptions options, Generator* init)
 }
 
 Tensor VelocityMlp::time_input(const Tensor& t, DType dtype) const {
-  if (options_.time_features == 0) return to_dtype(from_vector(t.to_vector<double>(), {t.numel(), 1}), dtype);
+  if (options_.time_features == 0) return to_dtype(from_vector(t.to_vector<double>(), {t.numel(), 1}, t.device()), dtype);
   return sinusoidal_time_embedding(t, options_.time_features, dtype);
 }
 

@@ -112,7 +112,7 @@ VelocityUnet::VelocityUnet(VelocityUnetOptions options, Generator* init)
 Tensor VelocityUnet::velocity(const Tensor& x, const Tensor& t) {
   if (options_.num_classes == 0) return forward_images(x, t, Tensor());
   const int64_t n = x.defined() && x.dim() >= 1 ? x.size(0) : 0;
-  return forward_images(x, t, full({n}, static_cast<double>(options_.num_classes), {DType::Int64}));
+  return forward_images(x, t, full({n}, static_cast<double>(options_.num_classes), {DType::Int64, x.device()}));
 }
 
 Tensor VelocityUnet::labelled_velocity(const Tensor& x, const Tensor& t, const Tensor& labels) {

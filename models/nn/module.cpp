@@ -4,6 +4,7 @@
 
 #include "engine/autograd.h"
 #include "ops/elementwise.h"
+#include "ops/shape.h"
 
 namespace strata::nn {
 
@@ -133,6 +134,24 @@ void Module::to(DType dtype) {
   };
   visit(true, "", convert(true));
   visit(false, "", convert(false));
+}
+
+void Module::to(Device device) {
+  NoGradGuard no_grad;
+  std::map<const TensorImpl*, Tensor> moved;  // shared tensors stay shared
+  auto move = [&](bool is_param) {
+    return [&, is_param](const std::string&, Tensor& t) {
+      if (!t.defined() || t.device() == device) return;
+      auto [it, fresh] = moved.try_emplace(t.impl());
+      if (fresh) {
+        it->second = to_device(t, device);
+        if (is_param) it->second.set_requires_grad(true);
+      }
+      t = it->second;
+    };
+  };
+  visit(true, "", move(true));
+  visit(false, "", move(false));
 }
 
 void Module::check_new_name(const std::string& name) const {

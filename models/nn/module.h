@@ -58,6 +58,9 @@ class Module {
   // Converts every floating-point parameter and buffer to `dtype` (float64 for gradient checks).
   // Optimizers hold tensor handles, so convert before creating one.
   void to(DType dtype);
+  // Moves every parameter and buffer to `device` (module.to(device) in PyTorch). Parameters stay
+  // leaves that require grad; as with to(DType), create optimizers after moving.
+  void to(Device device);
 
  protected:
   // Registers a tensor member as a parameter (it becomes a leaf that requires grad). Undefined

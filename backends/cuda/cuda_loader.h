@@ -1,0 +1,21 @@
+// The engine's side of the CUDA plugin: finds libstrata_cuda.so and asks it for backends. Part of
+// libstrata in every build (it needs no CUDA headers); without a plugin it reports why.
+#pragma once
+
+#include <string>
+
+#include "backends/backend.h"
+
+namespace strata::cuda_plugin {
+
+// The backend of cuda:<device>; throws strata::Error naming the device and the reason when there
+// is none (no plugin in this build, no driver, no such GPU).
+Backend& backend(int device);
+
+// How many GPUs the plugin sees: 0 when there is no plugin, driver or GPU. Never throws.
+int device_count();
+
+// Why device_count() is 0 ("" when it is not), for messages and skipped tests.
+std::string unavailable_reason();
+
+}  // namespace strata::cuda_plugin
