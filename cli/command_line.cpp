@@ -214,6 +214,8 @@ CommandLine::CommandLine() {
   cmd.add_option("--config", train_.config_file, "JSON file with the same settings (flags override it)");
   cmd.add_option("--resume", train_.resume_dir, "continue the run in this folder from its latest checkpoint");
   // Launch settings, not the run's: they are not written to config.json.
+  cmd.add_option("--device", other_.device,
+                 "where the model trains: cpu, cuda, cuda:N, or auto (default: cuda when a GPU is usable, else cpu)");
   cmd.add_flag("--distributed", other_.distributed,
                "data-parallel over the processes of an MPI job (mpirun -np N strata train ... --distributed): "
                "each process trains on its shard with --batch-size examples per step; gradients are averaged");

@@ -37,6 +37,7 @@ struct Command {
   std::string run_dir;            // Resume, Sample, Eval
   std::optional<int64_t> epochs;  // Resume: a new number of epochs
   int threads = 0;                // Resume: CPU threads (0: the run's own setting)
+  std::string device = "auto";    // Train, Resume: cpu, cuda, cuda:N or auto (training::resolve_device)
   bool distributed = false;       // Train, Resume: data-parallel over the processes of an MPI job
   double distributed_timeout = 600;  // Train, Resume: seconds a collective waits for the other ranks
   double distributed_bucket_mb = 25;  // Train, Resume: MiB of gradients per all-reduce

@@ -30,13 +30,15 @@ int main(int argc, char** argv) {
     }
     switch (c.action) {
       case cli::Action::Train:
-        train_run(c.config, TrainOptions{.distributed = c.distributed,
+        train_run(c.config, TrainOptions{.device = resolve_device(c.device, c.distributed),
+                                         .distributed = c.distributed,
                                          .distributed_timeout = c.distributed_timeout,
                                          .distributed_bucket_mb = c.distributed_bucket_mb});
         break;
       case cli::Action::Resume: {
         TrainOptions options;
         options.threads = c.threads;
+        options.device = resolve_device(c.device, c.distributed);
         options.distributed = c.distributed;
         options.distributed_timeout = c.distributed_timeout;
         options.distributed_bucket_mb = c.distributed_bucket_mb;

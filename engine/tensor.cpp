@@ -11,11 +11,13 @@
 
 namespace strata {
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  data_ = backend_for(device).allocate(nbytes);
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device), backend_(&backend_for(device)) {
+  data_ = backend_->allocate(nbytes);
 }
 
-Storage::~Storage() { backend_for(device_).deallocate(data_, nbytes_); }
+// To the backend that allocated it, even should the device's backend have changed since (a test's
+// loopback device).
+Storage::~Storage() { backend_->deallocate(data_, nbytes_); }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t s : shape)

@@ -15,6 +15,7 @@
 
 namespace strata {
 
+class Backend;
 class Node;
 class TensorImpl;
 
@@ -38,6 +39,7 @@ class Storage {
   size_t nbytes_ = 0;
   Device device_;
   uint64_t version_ = 0;
+  Backend* backend_;
 };
 
 class Tensor {

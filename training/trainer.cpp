@@ -14,6 +14,7 @@
 #include "engine/data/loader.h"
 #include "engine/data/prefetcher.h"
 #include "engine/distributed/communicator.h"
+#include "engine/dispatch.h"
 #include "engine/distributed/gradient_reducer.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/image.h"
@@ -61,6 +62,13 @@ uint64_t picture_seed(const RunConfig& c) { return c.seed + 2000; }
 
 constexpr int64_t kEvalBatch = 500;
 
+// A batch of host data on the model's device (TrainOptions::device).
+Batch on_device(const Batch& b, Device device) {
+  if (device.is_cpu()) return b;
+  return {to_device(b.inputs, device), b.labels.defined() ? to_device(b.labels, device) : Tensor()};
+}
+Tensor on_device(const Tensor& t, Device device) { return t.defined() ? to_device(t, device) : t; }
+
 // Everything a run holds while it trains; the checkpoint stores exactly the mutable part.
 struct Run {
   RunConfig config;
@@ -100,6 +108,14 @@ void build(Run& run, const RunConfig& config, const fs::path& dir, const TrainOp
   manual_seed(config.seed);  // the model's initial weights
   run.data = load_data(config);
   run.model = make_model(config, *run.data);
+  if (!options.device.is_cpu()) {
+    STRATA_CHECK(!options.distributed, "train --distributed: the collectives run on the CPU (MPI); NCCL for ",
+                 options.device.str(), " is not built yet");
+    STRATA_CHECK(run.model->auxiliary_optimizers().empty(), "train --device ", options.device.str(), ": ",
+                 config.model, "'s second optimizer (", run.model->auxiliary_optimizers().begin()->first,
+                 ") is made with the model, on the CPU; train it with --device cpu");
+    run.model->module().to(options.device);
+  }
   run.adam = std::make_unique<optim::Adam>(run.model->parameters(), optim::AdamOptions{.lr = config.lr});
   run.loader = std::make_unique<DataLoader>(run.data->train, DataLoaderOptions{.batch_size = config.batch_size,
                                                                                .shuffle = true,
@@ -178,7 +194,9 @@ std::vector<double> sum_loss_terms(Trainable& model, const TensorDataset& data, 
   Generator gen(seed);
   const size_t names = model.loss_names().size();
   std::vector<double> totals(names, 0.0);
-  for (const Batch& batch : DataLoader(data, {.batch_size = kEvalBatch})) {
+  const Device device = model.module().device();
+  for (const Batch& host_batch : DataLoader(data, {.batch_size = kEvalBatch})) {
+    const Batch batch = on_device(host_batch, device);
     const LossTerms terms = model.labelled_loss_terms(batch.inputs, batch.labels, &gen);
     STRATA_CHECK(terms.size() == names, "evaluate: the model returned ", terms.size(), " loss terms but names ",
                  names);
@@ -234,7 +252,7 @@ void save_sample_grid(Trainable& model, const DataSplits& data, int64_t n, Gener
   const int64_t per_class = std::max<int64_t>(1, n / classes);
   std::vector<int64_t> labels;
   for (int64_t c = 0; c < classes; ++c) labels.insert(labels.end(), static_cast<size_t>(per_class), c);
-  const Tensor y = from_vector(labels, {static_cast<int64_t>(labels.size())});
+  const Tensor y = from_vector(labels, {static_cast<int64_t>(labels.size())}, model.module().device());
   io::save_image_grid(path, as_images(model.labelled_sample(y, gen), data), per_class);
 }
 
@@ -243,7 +261,7 @@ void write_scatter(Trainable& model, const DataSplits& data, int64_t n, uint64_t
   NoGradGuard no_grad;
   Generator gen(seed);
   const Tensor held_out = narrow(data.validation.inputs(), 0, 0, std::min(n, data.validation.size()));
-  save_scatter_png(path, {held_out, model.sample(n, &gen)});
+  save_scatter_png(path, {held_out, to_device(model.sample(n, &gen), Device::cpu())});
 }
 
 void write_pictures(Run& run) {
@@ -273,7 +291,9 @@ void write_pictures(Run& run) {
   const Tensor labels = run.data->validation.labels().defined() ? narrow(run.data->validation.labels(), 0, 0, half) : Tensor();
   // Latent data are codes: their picture is the autoencoder's decoding of them.
   const Tensor shown = run.data->latent ? run.data->latent->decode(x) : x;
-  const Tensor both = cat({shown, run.model->labelled_reconstruct(x, labels)}, 0);
+  const Device device = run.model->module().device();
+  const Tensor reconstructed = run.model->labelled_reconstruct(on_device(x, device), on_device(labels, device));
+  const Tensor both = cat({shown, to_device(reconstructed, Device::cpu())}, 0);
   io::save_image_grid((run.dir / "reconstructions" / name).string(), as_images(both, *run.data), 8);
   // Every latent dim swept over [-3, 3] around the code of the first held-out example.
   if (run.model->autoencoder()) write_traversal_grid(*run.model, *run.data, {}, (run.dir / "traversals" / name).string());
@@ -330,8 +350,10 @@ void enter_stage(Run& run) {
   Tensor train, validation;
   {
     NoGradGuard no_grad;
-    train = run.model->stage_data(stage, data.inputs());
-    validation = run.model->stage_data(stage, run.data->validation.inputs());
+    // Through the model on its device, back to host memory for the loader.
+    const Device device = run.model->module().device();
+    train = to_device(run.model->stage_data(stage, on_device(data.inputs(), device)), Device::cpu());
+    validation = to_device(run.model->stage_data(stage, on_device(run.data->validation.inputs(), device)), Device::cpu());
   }
   auto loader = std::make_unique<DataLoader>(TensorDataset(train, data.labels()), run.loader->options());
   loader->restore(run.loader->state());
@@ -395,7 +417,7 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
         stop_here();
         break;
       }
-      const Batch batch = *batches.next();
+      const Batch batch = on_device(*batches.next(), run.model->module().device());
       run.adam->zero_grad();
       run.model->set_step(run.global_step);
       run.model->set_dataset_size(run.data->train->size());
@@ -471,6 +493,18 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
 }
 
 }  // namespace
+
+Device resolve_device(const std::string& name, bool distributed) {
+  if (name == "cpu") return Device::cpu();
+  if (name == "auto") return cuda_is_available() && !distributed ? Device::cuda() : Device::cpu();
+  if (name == "cuda") return Device::cuda();
+  if (name.rfind("cuda:", 0) == 0) {
+    const std::string index = name.substr(5);
+    const bool digits = !index.empty() && index.size() <= 3 && index.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) return Device::cuda(std::stoi(index));
+  }
+  throw Error("--device: unknown device \"" + name + "\" (valid: auto, cpu, cuda, cuda:N)");
+}
 
 TrainResult train_run(const RunConfig& config, const TrainOptions& options) {
   const fs::path dir = config.out;

@@ -26,6 +26,9 @@ namespace strata::training {
 
 struct TrainOptions {
   int threads = 0;                // overrides config.threads when positive
+  // Where the model trains (strata train --device). Data stay in host memory and each batch is
+  // copied over; checkpoints are written from and read back onto this device.
+  Device device = Device::cpu();
   int64_t stop_after_steps = 0;   // stop (as on SIGINT) once this global step is reached; 0: never
   std::ostream* log = nullptr;    // progress output; null: standard output
   // Data-parallel over the processes of an MPI job (mpirun -np W strata train ... --distributed;
@@ -44,6 +47,11 @@ struct TrainResult {
   bool interrupted = false;
   double best_validation_loss = 0.0;
 };
+
+// The device of `strata train --device NAME`: "cpu", "cuda" (cuda:0), "cuda:N", or "auto", which is
+// cuda:0 when a GPU is usable (and the run is not --distributed, whose collectives are MPI's on the
+// CPU), else the CPU. Throws naming the valid choices for anything else.
+Device resolve_device(const std::string& name, bool distributed = false);
 
 TrainResult train_run(const RunConfig& config, const TrainOptions& options);
 // Continues RUN from checkpoints/latest.safetensors, optionally up to a new number of epochs.

@@ -32,7 +32,7 @@ void write_traversal_grid(Trainable& model, const DataSplits& data, const Traver
   Tensor center;
   if (request.prior_center) {
     STRATA_CHECK(ae->has_prior(), ae->name(), " traversal: the model has no prior to center at; center at an example");
-    center = zeros({ae->options().latent_dim});
+    center = zeros({ae->options().latent_dim}, {DType::Float32, ae->device()});
   } else {
     const int64_t n = data.validation.size();
     STRATA_CHECK(request.example >= 0 && request.example < n, ae->name(), " traversal: example ", request.example,
@@ -40,8 +40,10 @@ void write_traversal_grid(Trainable& model, const DataSplits& data, const Traver
     const bool was_training = ae->is_training();
     ae->eval();
     std::optional<models::GivenLabels> given;
-    if (ae->conditional()) given.emplace(*ae, narrow(data.validation.labels(), 0, request.example, 1));
-    center = reshape(ae->encode(narrow(data.validation.inputs(), 0, request.example, 1)).code, {ae->options().latent_dim});
+    const Device device = ae->device();
+    if (ae->conditional()) given.emplace(*ae, to_device(narrow(data.validation.labels(), 0, request.example, 1), device));
+    center = reshape(ae->encode(to_device(narrow(data.validation.inputs(), 0, request.example, 1), device)).code,
+                     {ae->options().latent_dim});
     if (was_training) ae->train();
   }
   const analysis::TraversalOptions options{.dims = request.dims, .steps = request.steps, .limit = 3.0, .label = label};

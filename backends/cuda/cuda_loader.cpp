@@ -7,11 +7,13 @@
 //   1. $STRATA_CUDA_PLUGIN (a path to the .so),
 //   2. libstrata_cuda.so beside the running executable, and in the directory above it,
 //   3. the build tree's copy (STRATA_CUDA_PLUGIN_PATH, set by CMake when the backend is built).
+// It is not opened at all where the NVIDIA driver (libcuda.so.1) is missing.
 #include "backends/cuda/cuda_loader.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -53,6 +55,20 @@ const Plugin& plugin() {
   static Plugin p;
   static std::once_flag once;
   std::call_once(once, [] {
+#ifndef STRATA_CUDA_PLUGIN_PATH
+    if (!std::getenv("STRATA_CUDA_PLUGIN")) {
+      p.reason = "this build has no CUDA backend (configured with STRATA_CUDA=OFF, or nvcc was not found)";
+      return;
+    }
+#endif
+    // Without the driver no GPU can be used, and opening the plugin would only map cuBLAS for
+    // nothing: asking for libcuda first keeps `strata train --device auto` cheap on CPU machines.
+    if (void* driver = ::dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL)) {
+      ::dlclose(driver);
+    } else {
+      p.reason = "no NVIDIA driver on this machine (libcuda.so.1 cannot be loaded)";
+      return;
+    }
     std::string tried;
     for (const std::string& path : candidate_paths()) {
       if (::access(path.c_str(), F_OK) != 0) {
@@ -73,32 +89,46 @@ const Plugin& plugin() {
       }
       return;  // the handle stays open for the life of the process
     }
-#ifdef STRATA_CUDA_PLUGIN_PATH
     p.reason = "the CUDA backend libstrata_cuda.so was not found (looked for " + tried + ")";
-#else
-    p.reason = "this build has no CUDA backend (configured with STRATA_CUDA=OFF, or nvcc was not found)";
-#endif
   });
   return p;
+}
+
+// Backends already handed out (and overrides), by device index: every op on a CUDA tensor asks
+// for its backend, and the common case is one atomic load.
+std::array<std::atomic<Backend*>, 16> cache{};
+std::array<std::atomic<bool>, 16> overridden{};
+
+int overrides() {
+  int n = 0;
+  while (n < static_cast<int>(overridden.size()) && overridden[n].load()) ++n;
+  return n;
 }
 
 }  // namespace
 
 int device_count() {
   const Plugin& p = plugin();
-  return p.device_count ? p.device_count(nullptr, 0) : 0;
+  return std::max(overrides(), p.device_count ? p.device_count(nullptr, 0) : 0);
 }
 
 std::string unavailable_reason() {
+  if (overrides() > 0) return "";
   const Plugin& p = plugin();
   if (!p.device_count) return p.reason;
   char reason[512] = {};
   return p.device_count(reason, sizeof reason) > 0 ? std::string() : std::string(reason);
 }
 
+
+void override_backend(int device, Backend* backend) {
+  STRATA_CHECK(device >= 0 && device < static_cast<int>(cache.size()), "override_backend: device index ", device,
+               " is out of range");
+  cache[device].store(backend, std::memory_order_release);
+  overridden[device].store(backend != nullptr);
+}
+
 Backend& backend(int device) {
-  // Every op on a CUDA tensor asks for its backend: the common case is one atomic load.
-  static std::array<std::atomic<Backend*>, 16> cache{};
   const bool cacheable = device >= 0 && device < static_cast<int>(cache.size());
   if (cacheable)
     if (Backend* b = cache[device].load(std::memory_order_acquire)) return *b;

@@ -15,6 +15,11 @@ Backend& backend(int device);
 // How many GPUs the plugin sees: 0 when there is no plugin, driver or GPU. Never throws.
 int device_count();
 
+// Serves cuda:<device> from `backend` instead of the plugin, or the plugin again when null. For
+// tests without a GPU: a loopback backend over host memory (tests/loopback_device.h) exercises every
+// device transfer of a program on any machine. Not thread-safe against concurrent dispatch.
+void override_backend(int device, Backend* backend);
+
 // Why device_count() is 0 ("" when it is not), for messages and skipped tests.
 std::string unavailable_reason();
 

@@ -54,7 +54,7 @@ TransportResult transport_with_divergence(VelocityField& v, const Tensor& x, dou
   const int64_t n = x.size(0), d = x.size(1);
   const VelocityFunction field = [&](const Tensor& p, const Tensor& t) { return v.velocity(p, t); };
   const bool exact = resolve_divergence_method(method, d) == DivergenceMethod::Exact;
-  const Tensor probes = exact ? Tensor() : divergence_probes(ProbeKind::Rademacher, 1, {n, d}, x.dtype(), gen);
+  const Tensor probes = exact ? Tensor() : divergence_probes(ProbeKind::Rademacher, 1, {n, d}, x.dtype(), gen, x.device());
   const auto augmented = [&](const Tensor& state, double t) {
     const Tensor p = narrow(state, 1, 0, d);
     const VelocityAndDivergence vd =

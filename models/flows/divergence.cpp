@@ -65,12 +65,12 @@ VelocityAndDivergence hutchinson_divergence(const VelocityFunction& v, const Ten
   return {out.detach(), div(total, static_cast<double>(k)).detach()};
 }
 
-Tensor divergence_probes(ProbeKind kind, int64_t k, const Shape& shape, DType dtype, Generator* gen) {
+Tensor divergence_probes(ProbeKind kind, int64_t k, const Shape& shape, DType dtype, Generator* gen, Device device) {
   STRATA_CHECK(k >= 1, "divergence_probes: need at least one probe, got ", k);
   Shape full_shape{k};
   full_shape.insert(full_shape.end(), shape.begin(), shape.end());
-  if (kind == ProbeKind::Gaussian) return randn(full_shape, {dtype}, gen);
-  return sub(mul(bernoulli(full_shape, 0.5, {dtype}, gen), 2.0), 1.0);
+  if (kind == ProbeKind::Gaussian) return randn(full_shape, {dtype, device}, gen);
+  return sub(mul(bernoulli(full_shape, 0.5, {dtype, device}, gen), 2.0), 1.0);
 }
 
 }  // namespace strata::models

@@ -33,6 +33,7 @@ VelocityAndDivergence hutchinson_divergence(const VelocityFunction& v, const Ten
 enum class ProbeKind { Rademacher, Gaussian };
 // K probes of shape [K, N, D] and x's dtype: Rademacher (+-1 with probability 1/2, the lower-variance
 // choice) or standard normal.
-Tensor divergence_probes(ProbeKind kind, int64_t k, const Shape& shape, DType dtype, Generator* gen);
+Tensor divergence_probes(ProbeKind kind, int64_t k, const Shape& shape, DType dtype, Generator* gen,
+                         Device device = Device::cpu());
 
 }  // namespace strata::models

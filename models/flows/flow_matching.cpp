@@ -107,7 +107,7 @@ Tensor FlowMatching::labelled_from_noise(const Tensor& z, const Tensor& labels, 
 Tensor FlowMatching::labelled_sample(const Tensor& labels, double guidance_scale, Generator* gen) {
   check_labels(labels, -1, "labelled_sample");
   STRATA_CHECK(labels.size(0) >= 1, "FM.labelled_sample: needs at least one label, got none");
-  return labelled_from_noise(randn({labels.size(0), dim()}, {parameter_dtype()}, gen), labels, guidance_scale);
+  return labelled_from_noise(randn({labels.size(0), dim()}, {parameter_dtype(), device()}, gen), labels, guidance_scale);
 }
 
 Tensor FlowMatching::to_noise(const Tensor& x) {

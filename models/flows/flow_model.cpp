@@ -17,12 +17,12 @@ void FlowModel::set_solver(const FlowSolverOptions& solver) {
 
 Tensor FlowModel::sample(int64_t n, Generator* gen) {
   STRATA_CHECK(n >= 1, name_, ".sample: n must be at least 1, got ", n);
-  return from_noise(randn({n, dim_}, {parameter_dtype()}, gen));
+  return from_noise(randn({n, dim_}, {parameter_dtype(), device()}, gen));
 }
 
 FlowSample FlowModel::sample_with_log_prob(int64_t n, Generator* gen) {
   STRATA_CHECK(n >= 1, name_, ".sample_with_log_prob: n must be at least 1, got ", n);
-  return from_noise_with_log_prob(randn({n, dim_}, {parameter_dtype()}, gen), gen);
+  return from_noise_with_log_prob(randn({n, dim_}, {parameter_dtype(), device()}, gen), gen);
 }
 
 DType FlowModel::parameter_dtype() const {

@@ -154,6 +154,14 @@ void Module::to(Device device) {
   visit(false, "", move(false));
 }
 
+Device Module::device() const {
+  for (const Tensor& p : parameters())
+    if (p.defined()) return p.device();
+  for (const Tensor& b : buffers())
+    if (b.defined()) return b.device();
+  return Device::cpu();
+}
+
 void Module::check_new_name(const std::string& name) const {
   STRATA_CHECK(!name.empty() && name.find('.') == std::string::npos, type_name_, ": invalid name '", name,
                "' (names must be non-empty and contain no '.')");

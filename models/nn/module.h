@@ -61,6 +61,8 @@ class Module {
   // Moves every parameter and buffer to `device` (module.to(device) in PyTorch). Parameters stay
   // leaves that require grad; as with to(DType), create optimizers after moving.
   void to(Device device);
+  // The device of the first parameter or buffer (the CPU for a module without tensors).
+  Device device() const;
 
  protected:
   // Registers a tensor member as a parameter (it becomes a leaf that requires grad). Undefined
