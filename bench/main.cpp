@@ -26,6 +26,7 @@
 #include "bench/targets.h"
 #include "bench/workloads.h"
 #include "core/error.h"
+#include "engine/dispatch.h"
 #include "engine/threading.h"
 
 #ifndef STRATA_SOURCE_DIR
@@ -37,15 +38,20 @@ namespace {
 
 const std::vector<std::string> kWorkloads = {"W1", "W2", "W3", "W4", "W5"};
 
+// W6 of WORKLOADS.md: W1, W2, W3 and W5 on the GPU, W1 and W2 at batch 1024, W3 at 65536.
+const std::vector<std::string> kGpuWorkloads = {"W1", "W2", "W3", "W5"};
+
 // Runs one workload in this process and prints its figure lines.
-int run_worker(const std::string& id, bool quick, int threads) {
+int run_worker(const std::string& id, bool quick, int threads, bool gpu) {
   set_num_threads(threads);
+  const Device device = gpu ? Device::cuda() : Device::cpu();
+  STRATA_CHECK(!gpu || id != "W4", "strata-bench --device cuda: W4 measures cblas_sgemm, a CPU figure");
   std::vector<Figure> figures;
-  if (id == "W1") figures = {run_w1_mlp_vae(quick)};
-  else if (id == "W2") figures = {run_w2_conv_vae(quick)};
-  else if (id == "W3") figures = {run_w3_fm_2d(quick)};
+  if (id == "W1") figures = {run_w1_mlp_vae(quick, device, gpu ? 1024 : 128)};
+  else if (id == "W2") figures = {run_w2_conv_vae(quick, device, gpu ? 1024 : 128)};
+  else if (id == "W3") figures = {run_w3_fm_2d(quick, device, gpu ? 65536 : 1024)};
   else if (id == "W4") figures = run_w4_gemm();
-  else if (id == "W5") figures = {run_w5_small_ops(quick)};
+  else if (id == "W5") figures = {run_w5_small_ops(quick, device)};
   else if (id == "sgemm") figures = {{"sgemm", "GFLOP/s", measure_sgemm_gflops(), "1024^3 cblas_sgemm", 0},
                                      run_w1_gemm_ceiling()};
   else throw Error("strata-bench: unknown workload \"" + id + "\" (W1..W5, sgemm)");
@@ -151,11 +157,16 @@ void print_table(const EngineRun& strata, const EngineRun& peer, double sgemm) {
 }
 
 int run_driver(const std::vector<std::string>& workloads, const std::string& vs, const std::string& python,
-               int threads, bool quick, int repeats, bool peer_default_threads) {
+               int threads, bool quick, int repeats, bool peer_default_threads, bool gpu) {
   utsname u{};
   uname(&u);
   std::printf("strata-bench: %s %s, %u hardware threads; strata with %d threads", u.sysname, u.machine,
               std::thread::hardware_concurrency(), threads);
+  if (gpu) {
+    STRATA_CHECK(cuda_is_available(), "strata-bench --device cuda: no usable GPU (", cuda_unavailable_reason(), ")");
+    STRATA_CHECK(vs != "libtorch", "strata-bench --device cuda: Debian's libtorch is built without CUDA; use --vs pytorch");
+    std::printf("; W6: the workloads on %s (%s)", Device::cuda().str().c_str(), backend_for(Device::cuda()).name());
+  }
   std::optional<Peer> peer;
   if (!vs.empty()) {
     peer = make_peer(vs, python, threads, peer_default_threads);
@@ -171,12 +182,14 @@ int run_driver(const std::vector<std::string>& workloads, const std::string& vs,
   auto worker = [&](const std::string& id) {
     std::vector<std::string> cmd{self, "--worker", id, "--threads", thread_arg};
     if (quick) cmd.push_back("--quick");
+    if (gpu && id != "sgemm") cmd.insert(cmd.end(), {"--device", "cuda"});
     return cmd;
   };
   EngineRun strata_run{"strata", {}, {}};
   EngineRun peer_run{peer ? peer->engine : "", {}, {}};
   EngineRun sgemm_run{"sgemm", {}, {}};
-  collect(worker("sgemm"), {}, sgemm_run, "sgemm");
+  // The CPU's sgemm limit means nothing for GPU figures (W6 compares with the peer alone).
+  if (!gpu) collect(worker("sgemm"), {}, sgemm_run, "sgemm");
   for (const std::string& id : workloads) {
     for (int r = 0; r < repeats; ++r) {
       collect(worker(id), {}, strata_run, id);
@@ -184,22 +197,30 @@ int run_driver(const std::vector<std::string>& workloads, const std::string& vs,
         std::vector<std::string> cmd = peer->command;
         cmd.insert(cmd.end(), {"--worker", id, "--threads", peer_default_threads ? "0" : thread_arg});
         if (quick) cmd.push_back("--quick");
+        if (gpu) cmd.insert(cmd.end(), {"--device", "cuda"});
         collect(cmd, peer->env, peer_run, id);
       }
     }
   }
-  collect(worker("sgemm"), {}, sgemm_run, "sgemm");  // the better of the start and the end of the run
-  const double sgemm = sgemm_run.figures.at("sgemm").value;
-  const double w1_products = sgemm_run.figures.at("W1-products").value;
+  double sgemm = 0, w1_products = 0;
+  if (!gpu) {
+    collect(worker("sgemm"), {}, sgemm_run, "sgemm");  // the better of the start and the end of the run
+    sgemm = sgemm_run.figures.at("sgemm").value;
+    w1_products = sgemm_run.figures.at("W1-products").value;
+  }
 
   print_table(strata_run, peer_run, sgemm);
-  std::printf("\nsgemm limit: %.1f GFLOP/s (1024^3 cblas_sgemm, %d threads, best of the run's start and end)\n", sgemm,
-              threads);
-  std::printf("W1's products alone: %.1f GFLOP/s = %.1f%% of the sgemm limit (the 20 cblas_sgemm calls of one step, "
-              "nothing between them: the ceiling of W1's fraction)\n",
-              w1_products, 100 * w1_products / sgemm);
+  if (!gpu) {
+    std::printf("\nsgemm limit: %.1f GFLOP/s (1024^3 cblas_sgemm, %d threads, best of the run's start and end)\n",
+                sgemm, threads);
+    std::printf("W1's products alone: %.1f GFLOP/s = %.1f%% of the sgemm limit (the 20 cblas_sgemm calls of one step, "
+                "nothing between them: the ceiling of W1's fraction)\n",
+                w1_products, 100 * w1_products / sgemm);
+  }
   std::printf("\n%-40s %-6s %s\n", "target", "holds", "measured");
-  for (const TargetRow& row : check_targets(strata_run, peer_run, sgemm, w1_products)) {
+  const std::vector<TargetRow> rows =
+      gpu ? check_gpu_targets(strata_run, peer_run) : check_targets(strata_run, peer_run, sgemm, w1_products);
+  for (const TargetRow& row : rows) {
     std::printf("%-40s %-6s %s\n", row.target.c_str(), !row.checked ? "-" : row.holds ? "yes" : "NO",
                 row.measured.c_str());
   }
@@ -215,7 +236,7 @@ int main(int argc, char** argv) {
   std::string only, vs, worker, python;
   int threads = 2, repeats = 1;
   bool quick = false;
-  std::string peer_threads = "tuned";
+  std::string peer_threads = "tuned", device = "cpu";
   app.add_option("--only", only, "comma-separated workloads (W1,W2,W3,W4,W5; default all), or 'threads'");
   app.add_option("--vs", vs, "peer engine run alternately in the same run: libtorch or pytorch")
       ->check(CLI::IsMember({"libtorch", "pytorch"}));
@@ -227,10 +248,13 @@ int main(int argc, char** argv) {
   app.add_option("--peer-threads", peer_threads,
                  "tuned: OMP_NUM_THREADS=threads, OPENBLAS_NUM_THREADS=1 (default); default: the peer's own defaults")
       ->check(CLI::IsMember({"tuned", "default"}));
+  app.add_option("--device", device, "cpu (default), or cuda: W6, the workloads W1 W2 W3 W5 on the GPU")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_option("--worker", worker, "internal: run one workload in this process and print its figures");
   CLI11_PARSE(app, argc, argv);
   try {
-    if (!worker.empty()) return run_worker(worker, quick, threads);
+    const bool gpu = device == "cuda";
+    if (!worker.empty()) return run_worker(worker, quick, threads, gpu);
     if (only == "threads") {  // a study, not a workload: printed for reading
       strata::set_num_threads(threads);
       for (const Figure& f : run_blas_threading())
@@ -241,12 +265,13 @@ int main(int argc, char** argv) {
       const char* env = std::getenv("STRATA_BENCH_PYTHON");
       python = env && *env ? env : "python3";
     }
-    std::vector<std::string> workloads = only.empty() ? kWorkloads : split_list(only);
+    const std::vector<std::string>& known = gpu ? kGpuWorkloads : kWorkloads;
+    std::vector<std::string> workloads = only.empty() ? known : split_list(only);
     for (const std::string& w : workloads) {
-      STRATA_CHECK(std::find(kWorkloads.begin(), kWorkloads.end(), w) != kWorkloads.end(),
-                   "strata-bench --only: unknown workload \"", w, "\" (W1, W2, W3, W4, W5, or threads)");
+      STRATA_CHECK(std::find(known.begin(), known.end(), w) != known.end(), "strata-bench --only: unknown workload \"",
+                   w, "\"", gpu ? " for --device cuda (W1, W2, W3, W5)" : " (W1, W2, W3, W4, W5, or threads)");
     }
-    return run_driver(workloads, vs, python, threads, quick, repeats, peer_threads == "default");
+    return run_driver(workloads, vs, python, threads, quick, repeats, peer_threads == "default", gpu);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;

@@ -90,4 +90,17 @@ std::vector<TargetRow> check_targets(const EngineRun& strata, const EngineRun& p
   return rows;
 }
 
+std::vector<TargetRow> check_gpu_targets(const EngineRun& strata, const EngineRun& peer) {
+  std::vector<TargetRow> rows;
+  for (const char* w : {"W1", "W2", "W3"}) {
+    TargetRow row = versus_peer(w, strata, peer, 1.0, false);
+    row.target = "W6 " + row.target;
+    rows.push_back(row);
+  }
+  TargetRow w5 = versus_peer("W5", strata, peer, 1.0, true);
+  w5.target = "W6 " + w5.target;
+  rows.push_back(w5);
+  return rows;
+}
+
 }  // namespace strata::bench

@@ -33,4 +33,8 @@ struct TargetRow {
 std::vector<TargetRow> check_targets(const EngineRun& strata, const EngineRun& peer, double sgemm_gflops,
                                      double w1_products_gflops = 0);
 
+// The GPU targets of the CUDA backend issue (W6 against PyTorch eager on the same GPU): at least its
+// throughput on W1, W2 and W3, and less time per step on W5.
+std::vector<TargetRow> check_gpu_targets(const EngineRun& strata, const EngineRun& peer);
+
 }  // namespace strata::bench

@@ -11,18 +11,19 @@
 
 namespace strata::bench {
 
-Figure run_w2_conv_vae(bool quick) {
+Figure run_w2_conv_vae(bool quick, Device device, int64_t batch) {
   manual_seed(0);
   const TensorDataset train = load_fashion_mnist("train");
   auto vae = std::make_shared<models::Vae>(models::AutoencoderOptions{
       .input_dim = 784, .latent_dim = 16, .architecture = models::ArchitectureSpec::conv(), .likelihood = {}});
+  vae->to(device);
   optim::Adam adam(vae->parameters(), {.lr = 1e-3});
-  DataLoader loader(train, {.batch_size = 128, .shuffle = true, .drop_last = true, .seed = 0});
+  DataLoader loader(train, {.batch_size = batch, .shuffle = true, .drop_last = true, .seed = 0});
   Generator sample_gen(1);
   float last_loss = 0;
   auto step = [&](const Batch& batch) {
     adam.zero_grad();
-    Tensor loss = models::term(vae->loss(batch.inputs, &sample_gen), "loss");
+    Tensor loss = models::term(vae->loss(to_device(batch.inputs, device), &sample_gen), "loss");
     loss.backward();
     adam.step();
     last_loss = loss.item<float>();
@@ -33,8 +34,9 @@ Figure run_w2_conv_vae(bool quick) {
   const auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < steps; ++i) step(loader.batch(i));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return {"W2", "images/s", static_cast<double>(steps * 128) / seconds,
-          std::to_string(steps) + " steps, last batch loss " + std::to_string(last_loss)};
+  return {"W2", "images/s", static_cast<double>(steps * batch) / seconds,
+          std::to_string(steps) + " steps of " + std::to_string(batch) + " on " + device.str() + ", last batch loss " +
+              std::to_string(last_loss)};
 }
 
 }  // namespace strata::bench

@@ -12,22 +12,23 @@
 
 namespace strata::bench {
 
-Figure run_w3_fm_2d(bool quick) {
+Figure run_w3_fm_2d(bool quick, Device device, int64_t batch) {
   manual_seed(0);
   auto net = std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
       std::make_shared<nn::Linear>(3, 256), std::make_shared<nn::SiLU>(), std::make_shared<nn::Linear>(256, 256),
       std::make_shared<nn::SiLU>(), std::make_shared<nn::Linear>(256, 256), std::make_shared<nn::SiLU>(),
       std::make_shared<nn::Linear>(256, 2)});
+  net->to(device);
   optim::Adam adam(net->parameters(), {.lr = 1e-3});
   Generator gen(1);
-  const int64_t batch = 1024;
+  const TensorOptions on{DType::Float32, device};
   float last_loss = 0;
   auto step = [&] {
     // One sign in {-1, +1} per example: 2 b - 1 with b ~ Bernoulli(1/2).
-    const Tensor sign = sub(mul(bernoulli({batch, 1}, 0.5, {}, &gen), 2.0), 1.0);
-    const Tensor x1 = add(mul(randn({batch, 2}, {}, &gen), 0.5), mul(sign, 2.0));
-    const Tensor x0 = randn({batch, 2}, {}, &gen);
-    const Tensor t = rand({batch, 1}, {}, &gen);
+    const Tensor sign = sub(mul(bernoulli({batch, 1}, 0.5, on, &gen), 2.0), 1.0);
+    const Tensor x1 = add(mul(randn({batch, 2}, on, &gen), 0.5), mul(sign, 2.0));
+    const Tensor x0 = randn({batch, 2}, on, &gen);
+    const Tensor t = rand({batch, 1}, on, &gen);
     const Tensor xt = add(mul(rsub(1.0, t), x0), mul(t, x1));
     const Tensor v = net->forward(cat({xt, t}, 1));
     Tensor loss = div(sum(square(sub(v, sub(x1, x0)))), static_cast<double>(batch));
@@ -41,7 +42,9 @@ Figure run_w3_fm_2d(bool quick) {
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < steps; ++i) step();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return {"W3", "steps/s", steps / seconds, std::to_string(steps) + " steps, last loss " + std::to_string(last_loss)};
+  return {"W3", "steps/s", steps / seconds,
+          std::to_string(steps) + " steps of " + std::to_string(batch) + " on " + device.str() + ", last loss " +
+              std::to_string(last_loss)};
 }
 
 }  // namespace strata::bench

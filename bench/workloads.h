@@ -2,8 +2,11 @@
 // workload exactly as written there, in this process, and returns its figure.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
+
+#include "core/types.h"
 
 namespace strata::bench {
 
@@ -16,12 +19,13 @@ struct Figure {
 };
 
 // Full runs follow WORKLOADS.md (one epoch, 300 steps, 20,000 steps); quick runs are shorter, for
-// smoke tests and iteration, and say so in their note.
-Figure run_w1_mlp_vae(bool quick);
-Figure run_w2_conv_vae(bool quick);
-Figure run_w3_fm_2d(bool quick);
+// smoke tests and iteration, and say so in their note. `device` and `batch` are W6's: the same
+// workloads on the CUDA backend with batch 1024 (W1, W2) and 65536 (W3).
+Figure run_w1_mlp_vae(bool quick, Device device = Device::cpu(), int64_t batch = 128);
+Figure run_w2_conv_vae(bool quick, Device device = Device::cpu(), int64_t batch = 128);
+Figure run_w3_fm_2d(bool quick, Device device = Device::cpu(), int64_t batch = 1024);
 std::vector<Figure> run_w4_gemm();  // W4a 1024^3 and W4b 128x784x512, each with its cblas figure
-Figure run_w5_small_ops(bool quick);
+Figure run_w5_small_ops(bool quick, Device device = Device::cpu());
 std::vector<Figure> run_blas_threading();
 // The products of one W1 step as direct cblas_sgemm calls (bench/w1_gemm_ceiling.cpp): GFLOP/s.
 Figure run_w1_gemm_ceiling();

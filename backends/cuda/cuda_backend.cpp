@@ -30,7 +30,9 @@ CudaBackend::~CudaBackend() {
 
 void CudaBackend::activate() const { cuda::check(cudaSetDevice(device_), name_.c_str()); }
 
-void CudaBackend::check_launch(const char* op) const { cuda::check(cudaPeekAtLastError(), op); }
+// cudaGetLastError, not cudaPeekAtLastError: it also clears the error, so that an op after a caught
+// failure does not report that failure again under its own name.
+void CudaBackend::check_launch(const char* op) const { cuda::check(cudaGetLastError(), op); }
 
 void* CudaBackend::allocate(size_t nbytes) {
   activate();

@@ -8,9 +8,13 @@
 
 namespace strata::cuda {
 
+// A non-sticky error stays the thread's "last error" until read: it is cleared here, before the
+// throw, so the next op does not fail with it.
 inline void check(cudaError_t status, const char* op) {
-  if (status != cudaSuccess)
+  if (status != cudaSuccess) {
+    (void)cudaGetLastError();
     throw Error(detail::concat(op, ": CUDA error ", cudaGetErrorName(status), " (", cudaGetErrorString(status), ")"));
+  }
 }
 
 inline void check(cublasStatus_t status, const char* op) {

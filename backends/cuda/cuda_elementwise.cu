@@ -93,9 +93,13 @@ void map2(const CudaBackend& be, const char* op, const View& a, const View& b, c
 }
 
 // The stable forms shared by several maps (as backends/cpu/vector_math.h, in libm's precision).
+// e^-|x| never overflows, and for x < 0 the result e / (1 + e) keeps the denormals the CPU gives
+// (1 / (1 + e^-x) would round to 0 below x = -88.7).
 template <class T>
 __device__ T sigmoid(T x) {
-  return T(1) / (T(1) + exp(-x));
+  const T e = exp(-fabs(x));
+  const T inv = T(1) / (T(1) + e);
+  return x >= 0 ? inv : e * inv;
 }
 template <class T>
 __device__ T softplus_tail(T a) {  // log(1 + e^-a) for a >= 0

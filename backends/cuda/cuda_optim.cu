@@ -26,7 +26,7 @@ __global__ void adam_kernel(int64_t n, T* param, const T* grad, T* exp_avg, T* e
     exp_avg_sq[i] = v;
     T v_hat = v;
     if (s.amsgrad) {
-      v_hat = max_exp_avg_sq[i] > v ? max_exp_avg_sq[i] : v;
+      v_hat = max_exp_avg_sq[i] < v ? v : max_exp_avg_sq[i];  // std::max's NaN behaviour, as on the CPU
       max_exp_avg_sq[i] = v_hat;
     }
     param[i] = p - s.step_size * m / (sqrt(v_hat) * s.inv_bias2_sqrt + s.eps);

@@ -190,7 +190,7 @@ __global__ void softmax_kernel(int64_t rows, int64_t cols, const T* x, T* y, boo
     T* yr = y + r * cols;
     double m = -static_cast<double>(INFINITY);
     for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) m = fmax(m, static_cast<double>(xr[j]));
-    // fmax ignores NaN, as std::max on the CPU does not; a NaN in the row reaches the sum anyway.
+    // fmax skips NaN, as std::max(m, x) on the CPU does; a NaN in the row reaches the sum anyway.
     const T row_max_raw = static_cast<T>(block_reduce(m, max_of, -static_cast<double>(INFINITY)));
     const T row_max = isfinite(row_max_raw) ? row_max_raw : T(0);  // all -inf rows: honest NaN/0
     double s = 0;

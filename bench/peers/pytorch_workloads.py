@@ -3,9 +3,10 @@
 PyTorch user would write them, the same definitions as bench/w*.cpp and bench/peers/libtorch.
 
 strata-bench --vs pytorch starts it once per workload:
-    python pytorch_workloads.py --worker W1 --threads 2 [--quick]
+    python pytorch_workloads.py --worker W1 --threads 2 [--quick] [--device cuda]
 and reads one JSON object per line from stdout (bench/protocol.h). --threads 0 leaves torch's
-defaults. Needs torch and numpy (a virtual environment outside the source tree; see bench/RESULTS.md).
+defaults. --device cuda is W6: W1 and W2 at batch 1024, W3 at 65536 and W5, on the GPU, with the
+batches gathered on the host and copied over as strata-bench does. Needs torch and numpy (a virtual environment outside the source tree; see bench/RESULTS.md).
 """
 import argparse
 import gzip
@@ -67,16 +68,22 @@ class ConvVae(nn.Module):
         return vae_loss(self.t2(F.relu(self.t1(g))).view(n, 784), x, mu, lv)
 
 
-def train_epoch(name, model, quick, quick_steps):
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_epoch(name, model, quick, quick_steps, device, batch):
     torch.manual_seed(0)
     train = load_fashion_mnist_train()
+    model.to(device)
     adam = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     order = torch.randperm(train.shape[0])
     last = 0.0
 
     def step(i):
         nonlocal last
-        x = train.index_select(0, order[i * 128:(i + 1) * 128])
+        x = train.index_select(0, order[i * batch:(i + 1) * batch]).to(device)
         adam.zero_grad()
         loss = model.loss(x)
         loss.backward()
@@ -84,29 +91,30 @@ def train_epoch(name, model, quick, quick_steps):
         last = loss.item()
 
     step(0)  # warm-up
-    steps = quick_steps if quick else train.shape[0] // 128
+    steps = quick_steps if quick else train.shape[0] // batch
+    synchronize(device)
     start = time.perf_counter()
     for i in range(steps):
         step(i)
+    synchronize(device)
     seconds = time.perf_counter() - start
-    return {"workload": name, "metric": "images/s", "value": steps * 128 / seconds,
-            "note": f"{steps} steps, last batch loss {last:.6f}"}
+    return {"workload": name, "metric": "images/s", "value": steps * batch / seconds,
+            "note": f"{steps} steps of {batch} on {device}, last batch loss {last:.6f}"}
 
 
-def w3_fm_2d(quick):
+def w3_fm_2d(quick, device, batch):
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(3, 256), nn.SiLU(), nn.Linear(256, 256), nn.SiLU(),
-                        nn.Linear(256, 256), nn.SiLU(), nn.Linear(256, 2))
+                        nn.Linear(256, 256), nn.SiLU(), nn.Linear(256, 2)).to(device)
     adam = torch.optim.Adam(net.parameters(), lr=1e-3)
-    batch = 1024
     last = 0.0
 
     def step():
         nonlocal last
-        sign = torch.bernoulli(torch.full((batch, 1), 0.5)) * 2 - 1
-        x1 = 0.5 * torch.randn(batch, 2) + 2 * sign
-        x0 = torch.randn(batch, 2)
-        t = torch.rand(batch, 1)
+        sign = torch.bernoulli(torch.full((batch, 1), 0.5, device=device)) * 2 - 1
+        x1 = 0.5 * torch.randn(batch, 2, device=device) + 2 * sign
+        x0 = torch.randn(batch, 2, device=device)
+        t = torch.rand(batch, 1, device=device)
         xt = (1 - t) * x0 + t * x1
         loss = (net(torch.cat([xt, t], 1)) - (x1 - x0)).pow(2).sum() / batch
         adam.zero_grad()
@@ -116,11 +124,13 @@ def w3_fm_2d(quick):
 
     step()
     steps = 30 if quick else 300
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(steps):
         step()
+    synchronize(device)
     return {"workload": "W3", "metric": "steps/s", "value": steps / (time.perf_counter() - start),
-            "note": f"{steps} steps, last loss {last:.6f}"}
+            "note": f"{steps} steps of {batch} on {device}, last loss {last:.6f}"}
 
 
 def w4_gemm():
@@ -141,21 +151,23 @@ def w4_gemm():
     return figures
 
 
-def w5_small_ops(quick):
+def w5_small_ops(quick, device):
     torch.manual_seed(0)
-    a = torch.randn(64, requires_grad=True)
-    b = torch.randn(64)
+    a = torch.randn(64, requires_grad=True, device=device)
+    b = torch.randn(64, device=device)
 
     def step():
         torch.tanh(a * b + b).sum().backward()
 
     step()
     steps = 2000 if quick else 20000
+    synchronize(device)
     start = time.perf_counter()
     for _ in range(steps):
         step()
+    synchronize(device)
     return {"workload": "W5", "metric": "us/step", "value": (time.perf_counter() - start) * 1e6 / steps,
-            "note": f"{steps} steps"}
+            "note": f"{steps} steps on {device}"}
 
 
 def main():
@@ -163,19 +175,24 @@ def main():
     parser.add_argument("--worker", required=True, choices=["W1", "W2", "W3", "W4", "W5"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = parser.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    gpu = device.type == "cuda"
+    if gpu and args.worker == "W4":
+        parser.error("--device cuda: W4 measures the CPU's sgemm")
     if args.worker == "W1":
-        figures = [train_epoch("W1", MlpVae(), args.quick, 50)]
+        figures = [train_epoch("W1", MlpVae(), args.quick, 50, device, 1024 if gpu else 128)]
     elif args.worker == "W2":
-        figures = [train_epoch("W2", ConvVae(), args.quick, 10)]
+        figures = [train_epoch("W2", ConvVae(), args.quick, 10, device, 1024 if gpu else 128)]
     elif args.worker == "W3":
-        figures = [w3_fm_2d(args.quick)]
+        figures = [w3_fm_2d(args.quick, device, 65536 if gpu else 1024)]
     elif args.worker == "W4":
         figures = w4_gemm()
     else:
-        figures = [w5_small_ops(args.quick)]
+        figures = [w5_small_ops(args.quick, device)]
     for f in figures:
         f["note"] += f"; torch {torch.__version__}, {torch.get_num_threads()} threads"
         print(json.dumps(f), flush=True)
