@@ -6,16 +6,6 @@
 
 namespace strata::cuda {
 
-size_t CachingAllocator::size_class(size_t nbytes) {
-  constexpr size_t kSmall = size_t{1} << 20;
-  if (nbytes <= kSmall) return (nbytes + 511) / 512 * 512;
-  // Four classes per power of two: round up to a multiple of 2^(floor(log2 n) - 2).
-  size_t top = kSmall;
-  while (top * 2 <= nbytes) top *= 2;
-  const size_t step = top / 4;
-  return (nbytes + step - 1) / step * step;
-}
-
 CachingAllocator::~CachingAllocator() {
   // Blocks still handed out belong to tensors that outlive the backend (statics at exit): the
   // driver reclaims them with the context; only the cache is returned here.

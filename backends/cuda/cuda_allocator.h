@@ -28,7 +28,15 @@ class CachingAllocator {
   // Returns every cached (free) block to the driver.
   void release_cached();
 
-  static size_t size_class(size_t nbytes);
+  // The block size a request of nbytes gets (inline: the CPU tests check it without CUDA).
+  static size_t size_class(size_t nbytes) {
+    constexpr size_t kSmall = size_t{1} << 20;
+    if (nbytes <= kSmall) return (nbytes + 511) / 512 * 512;
+    size_t top = kSmall;  // the largest power of two <= nbytes
+    while (top <= nbytes / 2) top *= 2;
+    const size_t step = top / 4;  // four classes per power of two
+    return (nbytes + step - 1) / step * step;
+  }
 
   struct Stats {
     size_t in_use_bytes = 0;   // handed out and not yet freed (size classes)
