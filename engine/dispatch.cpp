@@ -3,6 +3,8 @@
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cuda/cuda_loader.h"
 
+#include <vector>
+
 namespace strata {
 
 Backend& backend_for(Device device) {
@@ -16,6 +18,21 @@ Backend& backend_for(Device device) {
 int cuda_device_count() { return cuda_plugin::device_count(); }
 bool cuda_is_available() { return cuda_device_count() > 0; }
 std::string cuda_unavailable_reason() { return cuda_plugin::unavailable_reason(); }
+
+void copy_bytes(const void* src, Device from, void* dst, Device to, size_t nbytes) {
+  if (nbytes == 0) return;
+  if (from.is_cpu() && to.is_cpu()) {
+    backend_for(to).copy_from_host(src, dst, nbytes);  // a memcpy
+  } else if (from.is_cpu()) {
+    backend_for(to).copy_from_host(src, dst, nbytes);
+  } else if (to.is_cpu()) {
+    backend_for(from).copy_to_host(src, dst, nbytes);
+  } else {
+    std::vector<char> host(nbytes);
+    backend_for(from).copy_to_host(src, host.data(), nbytes);
+    backend_for(to).copy_from_host(host.data(), dst, nbytes);
+  }
+}
 
 Device common_device(const char* op, std::initializer_list<const Tensor*> ts) {
   const Tensor* first = nullptr;

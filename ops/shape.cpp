@@ -229,19 +229,10 @@ Tensor clone(const Tensor& x) {
 Tensor to_device(const Tensor& x, Device device) {
   detail::check_defined("to_device", x, "input");
   if (x.device() == device) return x;
-  Backend& target = backend_for(device);  // throws naming the device when it is not available
   const Tensor dense = x.is_contiguous() ? x : copy_to_contiguous(x);
-  Tensor out = Tensor::empty(x.shape(), x.dtype(), device);
-  const size_t nbytes = static_cast<size_t>(x.numel()) * dtype_size(x.dtype());
-  if (x.device().is_cpu()) {
-    target.copy_from_host(dense.raw_data(), out.raw_data(), nbytes);
-  } else if (device.is_cpu()) {
-    backend_of(x).copy_to_host(dense.raw_data(), out.raw_data(), nbytes);
-  } else {  // between two GPUs, through the host
-    const Tensor host = Tensor::empty(x.shape(), x.dtype(), Device::cpu());
-    backend_of(x).copy_to_host(dense.raw_data(), host.raw_data(), nbytes);
-    target.copy_from_host(host.raw_data(), out.raw_data(), nbytes);
-  }
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), device);  // throws naming the device when it is not available
+  copy_bytes(dense.raw_data(), x.device(), out.raw_data(), device,
+             static_cast<size_t>(x.numel()) * dtype_size(x.dtype()));
   if (needs_grad(x)) {
     record("to_device", out, {&x}, [from = x.device()](const Tensor& g) -> std::vector<Tensor> {
       return {to_device(g, from)};

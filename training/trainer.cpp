@@ -109,8 +109,6 @@ void build(Run& run, const RunConfig& config, const fs::path& dir, const TrainOp
   run.data = load_data(config);
   run.model = make_model(config, *run.data);
   if (!options.device.is_cpu()) {
-    STRATA_CHECK(!options.distributed, "train --distributed: the collectives run on the CPU (MPI); NCCL for ",
-                 options.device.str(), " is not built yet");
     STRATA_CHECK(run.model->auxiliary_optimizers().empty(), "train --device ", options.device.str(), ": ",
                  config.model, "'s second optimizer (", run.model->auxiliary_optimizers().begin()->first,
                  ") is made with the model, on the CPU; train it with --device cpu");
@@ -495,9 +493,14 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
 }  // namespace
 
 Device resolve_device(const std::string& name, bool distributed) {
+  // Each process of a distributed job on a node takes the GPU of its local rank, as with PyTorch.
+  const int local_rank = distributed ? distributed::world().local_rank() : 0;
   if (name == "cpu") return Device::cpu();
-  if (name == "auto") return cuda_is_available() && !distributed ? Device::cuda() : Device::cpu();
-  if (name == "cuda") return Device::cuda();
+  if (name == "auto") {
+    const bool enough = cuda_device_count() > local_rank;
+    return enough ? Device::cuda(local_rank) : Device::cpu();
+  }
+  if (name == "cuda") return Device::cuda(local_rank);
   if (name.rfind("cuda:", 0) == 0) {
     const std::string index = name.substr(5);
     const bool digits = !index.empty() && index.size() <= 3 && index.find_first_not_of("0123456789") == std::string::npos;

@@ -48,9 +48,9 @@ struct TrainResult {
   double best_validation_loss = 0.0;
 };
 
-// The device of `strata train --device NAME`: "cpu", "cuda" (cuda:0), "cuda:N", or "auto", which is
-// cuda:0 when a GPU is usable (and the run is not --distributed, whose collectives are MPI's on the
-// CPU), else the CPU. Throws naming the valid choices for anything else.
+// The device of `strata train --device NAME`: "cpu", "cuda" (cuda:0; in a --distributed job each
+// process takes cuda:<its local rank>), "cuda:N", or "auto": that GPU when there is one, else the
+// CPU. Throws naming the valid choices for anything else.
 Device resolve_device(const std::string& name, bool distributed = false);
 
 TrainResult train_run(const RunConfig& config, const TrainOptions& options);

@@ -25,12 +25,12 @@ MPI_Datatype mpi_type(DType dtype, const char* op) {
 
 void check_tensor(const Tensor& t, const char* op) {
   STRATA_CHECK(t.defined(), "distributed ", op, ": the tensor is undefined");
-  STRATA_CHECK(t.device().is_cpu(), "distributed ", op, ": the tensor is on ", t.device().str(),
-               "; MPI moves CPU tensors (GPU tensors need NCCL, which needs the CUDA backend)");
   STRATA_CHECK(t.is_contiguous(), "distributed ", op, ": the tensor of shape ", shape_str(t.shape()),
                " is not contiguous");
   STRATA_CHECK(t.numel() <= INT32_MAX, "distributed ", op, ": ", t.numel(), " elements are more than one MPI call takes");
 }
+
+size_t nbytes_of(const Tensor& t) { return static_cast<size_t>(t.numel()) * dtype_size(t.dtype()); }
 
 void check_mpi(int code, const char* what) {
   if (code == MPI_SUCCESS) return;
@@ -87,6 +87,14 @@ class MpiCommunicator final : public Communicator {
   void broadcast(Tensor& t, int root) override {
     check_usable("broadcast");
     check_tensor(t, "broadcast");
+    if (!t.device().is_cpu()) {  // through the host
+      Tensor host = Tensor::empty(t.shape(), t.dtype(), Device::cpu());
+      copy_bytes(t.raw_data(), t.device(), host.raw_data(), Device::cpu(), nbytes_of(t));
+      broadcast(host, root);
+      copy_bytes(host.raw_data(), Device::cpu(), t.raw_data(), t.device(), nbytes_of(t));
+      t.bump_version();
+      return;
+    }
     STRATA_CHECK(root >= 0 && root < world_size_, "distributed broadcast: root ", root, " is not a rank of a job of ",
                  world_size_);
     MPI_Request request;
@@ -191,9 +199,41 @@ class MpiPendingReduction final : public PendingReduction {
   bool done_ = false;
 };
 
+// A reduction of a GPU tensor through a host copy: the result goes back to the GPU once it is in.
+class StagedReduction final : public PendingReduction {
+ public:
+  StagedReduction(Tensor device_tensor, Tensor host, std::unique_ptr<PendingReduction> inner)
+      : device_tensor_(std::move(device_tensor)), host_(std::move(host)), inner_(std::move(inner)) {}
+  bool test() override {
+    if (!copied_ && inner_->test()) copy_back();
+    return copied_;
+  }
+  void wait() override {
+    if (copied_) return;
+    inner_->wait();
+    copy_back();
+  }
+
+ private:
+  void copy_back() {
+    copied_ = true;
+    copy_bytes(host_.raw_data(), Device::cpu(), device_tensor_.raw_data(), device_tensor_.device(), nbytes_of(host_));
+    device_tensor_.bump_version();
+  }
+  Tensor device_tensor_, host_;
+  std::unique_ptr<PendingReduction> inner_;
+  bool copied_ = false;
+};
+
 std::unique_ptr<PendingReduction> MpiCommunicator::start_all_reduce_sum(Tensor& t) {
   check_usable("all-reduce");
   check_tensor(t, "all-reduce");
+  if (!t.device().is_cpu()) {
+    Tensor host = Tensor::empty(t.shape(), t.dtype(), Device::cpu());
+    copy_bytes(t.raw_data(), t.device(), host.raw_data(), Device::cpu(), nbytes_of(t));
+    auto inner = start_all_reduce_sum(host);
+    return std::make_unique<StagedReduction>(t, host, std::move(inner));
+  }
   MPI_Request request;
   check_mpi(MPI_Iallreduce(MPI_IN_PLACE, t.raw_data(), static_cast<int>(t.numel()), mpi_type(t.dtype(), "all-reduce"),
                            MPI_SUM, MPI_COMM_WORLD, &request),

@@ -18,7 +18,9 @@
 // should report and call distributed::abort(), which ends every rank of the job (the strata
 // command does so for any error once MPI is up, so one failing rank never leaves the others hanging).
 //
-// Only CPU tensors travel over MPI. GPU tensors would go through NCCL, which needs the CUDA backend.
+// MPI moves host memory: a tensor on a GPU is staged through the host (copied out, reduced, copied
+// back), which works everywhere but costs two copies; an NCCL communicator reduces GPU memory in
+// place (engine/distributed/nccl_communicator.h).
 #pragma once
 
 #include <cstdint>
@@ -48,8 +50,8 @@ class Communicator {
   virtual int local_rank() const = 0;        // rank among the processes on this node
   virtual int local_world_size() const = 0;  // processes on this node
 
-  // In place: every rank ends with the element-wise sum over ranks. The tensor must be contiguous,
-  // on the CPU, and of the same shape and dtype on every rank.
+  // In place: every rank ends with the element-wise sum over ranks. The tensor must be contiguous
+  // and of the same shape and dtype on every rank.
   virtual void all_reduce_sum(Tensor& t) = 0;
   virtual std::unique_ptr<PendingReduction> start_all_reduce_sum(Tensor& t) = 0;
   // In place: every rank ends with `root`'s values.
@@ -57,6 +59,12 @@ class Communicator {
   // Sums of a few doubles (metrics, counts), in place.
   virtual void all_reduce_sum(std::vector<double>& values) = 0;
   virtual void barrier() = 0;
+  // Where buffers for reducing tensors that live on `device` are best kept (the gradient reducer's
+  // buckets): host memory for MPI, the GPU itself for NCCL.
+  virtual Device buffer_device(Device device) const {
+    (void)device;
+    return Device::cpu();
+  }
 
   double timeout_seconds() const { return timeout_seconds_; }
   void set_timeout_seconds(double seconds);

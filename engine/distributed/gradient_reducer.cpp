@@ -4,6 +4,26 @@
 
 namespace strata::distributed {
 
+namespace {
+
+// dst <- src; a gradient and its bucket slot are on different devices when MPI reduces host copies
+// of GPU gradients. Both have the same shape; dst is contiguous.
+void copy_into(const Tensor& src, const Tensor& dst) {
+  if (src.device() == dst.device()) {
+    backend_for(dst.device()).copy(src.view(), dst.view());
+    return;
+  }
+  Tensor dense = src;
+  if (!src.is_contiguous()) {
+    dense = Tensor::empty(src.shape(), src.dtype(), src.device());
+    backend_for(src.device()).copy(src.view(), dense.view());
+  }
+  copy_bytes(dense.raw_data(), src.device(), dst.raw_data(), dst.device(),
+             static_cast<size_t>(src.numel()) * dtype_size(src.dtype()));
+}
+
+}  // namespace
+
 GradientReducer::GradientReducer(Communicator& comm, std::vector<Tensor> parameters, GradientReducerOptions options)
     : comm_(comm), params_(std::move(parameters)) {
   STRATA_CHECK(options.bucket_bytes > 0, "GradientReducer: bucket_bytes must be positive, got ", options.bucket_bytes);
@@ -15,9 +35,11 @@ GradientReducer::GradientReducer(Communicator& comm, std::vector<Tensor> paramet
     const Tensor& p = params_[static_cast<size_t>(i)];
     STRATA_CHECK(p.defined() && p.is_leaf() && p.requires_grad(), "GradientReducer: parameter ", i,
                  " is not a leaf that requires grad");
-    STRATA_CHECK(p.device().is_cpu(), "GradientReducer: parameter ", i, " (shape ", shape_str(p.shape()), ") is on ",
-                 p.device().str(), "; the MPI reducer averages CPU gradients");
+    STRATA_CHECK(p.device() == params_.front().device(), "GradientReducer: parameter ", i, " (shape ",
+                 shape_str(p.shape()), ") is on ", p.device().str(), " but parameter 0 on ",
+                 params_.front().device().str(), "; one reducer averages the gradients of one device");
   }
+  const Device buckets_on = params_.empty() ? Device::cpu() : comm_.buffer_device(params_.front().device());
 
   // Reverse parameter order; a new bucket when the dtype changes or the bucket is full.
   std::vector<int64_t> bytes_of_bucket;
@@ -38,7 +60,7 @@ GradientReducer::GradientReducer(Communicator& comm, std::vector<Tensor> paramet
     Bucket& bucket = buckets_[b];
     int64_t total = 0;
     for (int64_t i : bucket.params) total += params_[static_cast<size_t>(i)].numel();
-    bucket.buffer = Tensor::empty({total}, bucket.dtype);
+    bucket.buffer = Tensor::empty({total}, bucket.dtype, buckets_on);
     int64_t offset = 0;
     for (size_t s = 0; s < bucket.params.size(); ++s) {
       const int64_t i = bucket.params[s];
@@ -91,8 +113,7 @@ void GradientReducer::on_gradient(int64_t param) {
                ") received a second gradient in one step; the gradient reducer expects one backward per step");
   ready_[i] = true;
   Bucket& bucket = buckets_[static_cast<size_t>(bucket_of_[i])];
-  const Tensor& slot = bucket.slots[static_cast<size_t>(slot_of_[i])];
-  backend_for(slot.device()).copy(p.grad().view(), slot.view());
+  copy_into(p.grad(), bucket.slots[static_cast<size_t>(slot_of_[i])]);
   ++bucket.ready;
   if (bucket.ready == static_cast<int64_t>(bucket.params.size())) start_ready_buckets();
   // MPI advances non-blocking collectives only inside MPI calls: poke the ones in flight.
@@ -114,7 +135,8 @@ void GradientReducer::finish_step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     if (ready_[i]) continue;
     Bucket& bucket = buckets_[static_cast<size_t>(bucket_of_[i])];
-    backend_for(Device::cpu()).fill(bucket.slots[static_cast<size_t>(slot_of_[i])].view(), 0.0);
+    const Tensor& slot = bucket.slots[static_cast<size_t>(slot_of_[i])];
+    backend_for(slot.device()).fill(slot.view(), 0.0);
     ++bucket.ready;
   }
   while (next_to_start_ < buckets_.size()) start(buckets_[next_to_start_++]);
@@ -133,7 +155,7 @@ void GradientReducer::finish_step() {
         grad = Tensor::empty(p.shape(), p.dtype(), p.device());
         p.set_grad(grad);
       }
-      backend_for(grad.device()).copy(bucket.slots[s].view(), grad.view());
+      copy_into(bucket.slots[s], grad);
       grad.bump_version();
     }
   }

@@ -7,6 +7,7 @@
 #include "engine/distributed/communicator.h"
 #include "engine/distributed/gradient_reducer.h"
 #include "engine/io/safetensors.h"
+#include "../loopback_device.h"
 #include "../test_helpers.h"
 #include "training/metrics_log.h"
 #include "training/trainer.h"
@@ -214,6 +215,64 @@ TEST_CASE("2 processes x batch 16 train the parameters 1 process x batch 32 trai
   comm().barrier();
   if (comm().rank() == 0) {
     const auto a = parameters_of(dir / "two"), b = parameters_of(dir / "resumed");
+    for (const auto& [name, t] : a) {
+      INFO(name);
+      require_close(t, b.at(name), 0);
+    }
+  }
+  comm().barrier();
+}
+
+TEST_CASE("gradients on a device are reduced through host copies to the CPU's numbers", "[distributed][device]") {
+  // The loopback device (tests/loopback_device.h) stands in for a GPU: the MPI communicator stages
+  // its tensors through the host, and the results must be the CPU path's bit for bit.
+  LoopbackDevice loopback;
+  const int r = comm().rank();
+  Generator gen(9);
+  const Tensor x = randn({8, 5}, {DType::Float64}, &gen);
+  auto reduced_gradients = [&](Device device) {
+    std::vector<Tensor> p;
+    uint64_t seed = 1;
+    for (const Shape& s : {Shape{5, 4}, Shape{4, 3}, Shape{3}, Shape{2}})
+      p.push_back(to_device(leaf64(s, seed++).detach(), device).set_requires_grad(true));
+    distributed::GradientReducer reducer(comm(), p, {.bucket_bytes = 64});
+    reducer.broadcast_parameters(0);
+    reducer.begin_step();
+    net_loss(to_device(narrow(x, 0, 4 * r, 4), device), p, r == 0).backward();
+    reducer.finish_step();
+    std::vector<std::vector<double>> grads;
+    for (const Tensor& t : p) {
+      REQUIRE(t.grad().device() == device);
+      grads.push_back(t.grad().to_vector<double>());
+    }
+    return grads;
+  };
+  REQUIRE(reduced_gradients(Device::cuda()) == reduced_gradients(Device::cpu()));
+
+  // And a whole data-parallel run with --device cuda: the CPU run's parameters, exactly.
+  const fs::path dir = fs::temp_directory_path() / "strata_test_distributed_device";
+  if (r == 0) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  comm().barrier();
+  training::RunConfig c;
+  c.model = "vae";
+  c.data = tiny_dataset(dir);
+  c.hidden = {8};
+  c.latent = 2;
+  c.epochs = 1;
+  c.batch_size = 16;
+  c.pictures_every = 0;
+  std::ostringstream quiet;
+  for (const Device device : {Device::cpu(), Device::cuda()}) {
+    c.out = (dir / device.str()).string();
+    training::train_run(c, {.threads = 1, .device = device, .log = &quiet, .distributed = true, .distributed_timeout = 30});
+  }
+  comm().barrier();
+  if (r == 0) {
+    const auto a = parameters_of(dir / "cpu"), b = parameters_of(dir / "cuda:0");
+    REQUIRE(a.size() == b.size());
     for (const auto& [name, t] : a) {
       INFO(name);
       require_close(t, b.at(name), 0);
