@@ -221,6 +221,9 @@ CommandLine::CommandLine() {
                "each process trains on its shard with --batch-size examples per step; gradients are averaged");
   cmd.add_option("--distributed-timeout", other_.distributed_timeout,
                  "--distributed: seconds to wait for the other processes before failing (default 600)");
+  cmd.add_option("--distributed-backend", other_.distributed_backend,
+                 "--distributed --device cuda: how gradients travel between GPUs: nccl, mpi (through host copies), "
+                 "or auto (default: nccl when this build has it)");
   cmd.add_option("--distributed-bucket-mb", other_.distributed_bucket_mb,
                  "--distributed: MiB of gradients per all-reduce; smaller buckets start sooner during backward "
                  "over a network with idle cores (default 25, as PyTorch's DDP)");

@@ -41,6 +41,7 @@ struct Command {
   bool distributed = false;       // Train, Resume: data-parallel over the processes of an MPI job
   double distributed_timeout = 600;  // Train, Resume: seconds a collective waits for the other ranks
   double distributed_bucket_mb = 25;  // Train, Resume: MiB of gradients per all-reduce
+  std::string distributed_backend = "auto";  // Train, Resume: nccl, mpi or auto (GPU gradients)
   int64_t sample_n = 64;
   uint64_t sample_seed = 0;
   std::string sample_out;

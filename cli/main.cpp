@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
         train_run(c.config, TrainOptions{.device = resolve_device(c.device, c.distributed),
                                          .distributed = c.distributed,
                                          .distributed_timeout = c.distributed_timeout,
-                                         .distributed_bucket_mb = c.distributed_bucket_mb});
+                                         .distributed_bucket_mb = c.distributed_bucket_mb,
+                                         .distributed_backend = c.distributed_backend});
         break;
       case cli::Action::Resume: {
         TrainOptions options;
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
         options.distributed = c.distributed;
         options.distributed_timeout = c.distributed_timeout;
         options.distributed_bucket_mb = c.distributed_bucket_mb;
+        options.distributed_backend = c.distributed_backend;
         resume_run(c.run_dir, c.epochs, options);
         break;
       }

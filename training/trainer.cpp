@@ -16,6 +16,7 @@
 #include "engine/distributed/communicator.h"
 #include "engine/dispatch.h"
 #include "engine/distributed/gradient_reducer.h"
+#include "engine/distributed/nccl_communicator.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/image.h"
 #include "engine/optim/adam.h"
@@ -87,6 +88,7 @@ struct Run {
   std::optional<TensorDataset> stage_validation;  // the validation data of that stage
   // Data-parallel runs (TrainOptions::distributed); null otherwise.
   distributed::Communicator* comm = nullptr;
+  std::unique_ptr<distributed::Communicator> nccl;  // over the MPI world, when GPUs reduce over NCCL
   std::unique_ptr<distributed::GradientReducer> reducer;
   int rank() const { return comm ? comm->rank() : 0; }
   int world_size() const { return comm ? comm->world_size() : 1; }
@@ -113,6 +115,17 @@ void build(Run& run, const RunConfig& config, const fs::path& dir, const TrainOp
                  config.model, "'s second optimizer (", run.model->auxiliary_optimizers().begin()->first,
                  ") is made with the model, on the CPU; train it with --device cpu");
     run.model->module().to(options.device);
+  }
+  if (run.comm) {
+    const std::string& via = options.distributed_backend;
+    STRATA_CHECK(via == "auto" || via == "nccl" || via == "mpi", "train --distributed-backend: unknown backend \"", via,
+                 "\" (valid: auto, nccl, mpi)");
+    STRATA_CHECK(via != "nccl" || options.device.is_cuda(), "train --distributed-backend nccl: NCCL reduces GPU "
+                 "tensors; train with --device cuda");
+    if (options.device.is_cuda() && (via == "nccl" || (via == "auto" && distributed::nccl_available()))) {
+      run.nccl = distributed::make_nccl_communicator(*run.comm, options.device);
+      run.comm = run.nccl.get();
+    }
   }
   run.adam = std::make_unique<optim::Adam>(run.model->parameters(), optim::AdamOptions{.lr = config.lr});
   run.loader = std::make_unique<DataLoader>(run.data->train, DataLoaderOptions{.batch_size = config.batch_size,

@@ -39,6 +39,9 @@ struct TrainOptions {
   bool distributed = false;
   double distributed_timeout = 600;  // seconds a collective waits for the other ranks before failing
   double distributed_bucket_mb = 25;  // gradient bucket size (distributed::GradientReducerOptions)
+  // How GPU gradients travel: "nccl" (engine/distributed/nccl_communicator.h), "mpi" (through host
+  // copies), or "auto": NCCL when the device is a GPU and this build has it, MPI otherwise.
+  std::string distributed_backend = "auto";
 };
 
 struct TrainResult {

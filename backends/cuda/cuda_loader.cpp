@@ -31,6 +31,7 @@ using DeviceCountFn = int (*)(char*, size_t);
 using BackendFn = Backend* (*)(int, char*, size_t);
 
 struct Plugin {
+  void* handle = nullptr;
   DeviceCountFn device_count = nullptr;
   BackendFn backend = nullptr;
   std::string reason;  // why there is no plugin (when the functions are null)
@@ -87,6 +88,7 @@ const Plugin& plugin() {
         p.backend = nullptr;
         p.reason = path + " is not a strata CUDA backend (its entry points are missing)";
       }
+      p.handle = handle;
       return;  // the handle stays open for the life of the process
     }
     p.reason = "the CUDA backend libstrata_cuda.so was not found (looked for " + tried + ")";
@@ -106,6 +108,11 @@ int overrides() {
 }
 
 }  // namespace
+
+void* symbol(const char* name) {
+  const Plugin& p = plugin();
+  return p.handle && p.device_count ? ::dlsym(p.handle, name) : nullptr;
+}
 
 int device_count() {
   const Plugin& p = plugin();

@@ -15,6 +15,10 @@ Backend& backend(int device);
 // How many GPUs the plugin sees: 0 when there is no plugin, driver or GPU. Never throws.
 int device_count();
 
+// An entry point of the plugin by name (the NCCL collectives of cuda_nccl.cpp); null when the
+// plugin is not loaded or lacks it (built without NCCL).
+void* symbol(const char* name);
+
 // Serves cuda:<device> from `backend` instead of the plugin, or the plugin again when null. For
 // tests without a GPU: a loopback backend over host memory (tests/loopback_device.h) exercises every
 // device transfer of a program on any machine. Not thread-safe against concurrent dispatch.

@@ -4,7 +4,11 @@
 // kernel can see, random streams, optimizer updates, and one training step of a VAE and of flow
 // matching. Tolerances are stated per check: float32 rounding differs where the GPU fuses
 // multiply-adds and sums in another order.
+#include <chrono>
+
 #include "engine/dispatch.h"
+#include "engine/distributed/communicator.h"
+#include "engine/distributed/nccl_communicator.h"
 #include "engine/optim/adam.h"
 #include "engine/optim/rmsprop.h"
 #include "engine/optim/sgd.h"
@@ -174,4 +178,31 @@ TEST_CASE("cuda: a flow matching step and an ODE sample give the CPU's numbers",
     INFO("tensor " << i << " (0: the loss, then the gradients, last the samples)");
     require_close(got[i], want[i], 1e-4);
   }
+}
+
+TEST_CASE("cuda: NCCL on one GPU: all-reduce and broadcast in place, and their bandwidth", "[cuda][nccl]") {
+  // A job of one process (no mpirun: MPI's singleton start): the sum over one rank is the tensor
+  // itself, which checks the plumbing end to end; the time of a 256 MiB all-reduce is NCCL's
+  // loopback bandwidth on this GPU, printed for docs/distributed.md.
+  INFO("this build's CUDA plugin has NCCL: " << distributed::nccl_available());
+  REQUIRE(distributed::nccl_available());
+  distributed::Communicator& world = distributed::world();
+  REQUIRE(world.world_size() == 1);
+  const std::unique_ptr<distributed::Communicator> nccl = distributed::make_nccl_communicator(world, kGpu);
+  REQUIRE(nccl->buffer_device(kGpu) == kGpu);
+  const int64_t n = int64_t{64} << 20;  // 256 MiB of float32
+  Tensor t = to_device(arange(static_cast<double>(n), {DType::Float32}), kGpu);
+  const Tensor expected = to_device(t, Device::cpu());
+  nccl->all_reduce_sum(t);
+  require_close(t, expected, 0);
+  const auto start = std::chrono::steady_clock::now();
+  const int repeats = 10;
+  for (int i = 0; i < repeats; ++i) nccl->all_reduce_sum(t);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  WARN("NCCL all-reduce of 256 MiB on one GPU: " << (repeats * 256.0 / 1024.0) / seconds << " GiB/s");
+  nccl->broadcast(t, 0);
+  require_close(t, expected, 0);
+  std::vector<double> metrics{1.5, 2.5};  // CPU values still go over MPI
+  nccl->all_reduce_sum(metrics);
+  REQUIRE(metrics == std::vector<double>{1.5, 2.5});
 }
