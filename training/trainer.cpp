@@ -116,13 +116,19 @@ void build(Run& run, const RunConfig& config, const fs::path& dir, const TrainOp
                  ") is made with the model, on the CPU; train it with --device cpu");
     run.model->module().to(options.device);
   }
-  if (run.comm) {
-    const std::string& via = options.distributed_backend;
-    STRATA_CHECK(via == "auto" || via == "nccl" || via == "mpi", "train --distributed-backend: unknown backend \"", via,
-                 "\" (valid: auto, nccl, mpi)");
-    STRATA_CHECK(via != "nccl" || options.device.is_cuda(), "train --distributed-backend nccl: NCCL reduces GPU "
-                 "tensors; train with --device cuda");
-    if (options.device.is_cuda() && (via == "nccl" || (via == "auto" && distributed::nccl_available()))) {
+  const std::string& via = options.distributed_backend;
+  STRATA_CHECK(via == "auto" || via == "nccl" || via == "mpi", "train --distributed-backend: unknown backend \"", via,
+               "\" (valid: auto, nccl, mpi)");
+  STRATA_CHECK(!run.comm || via != "nccl" || options.device.is_cuda(), "train --distributed-backend nccl: NCCL "
+               "reduces GPU tensors; train with --device cuda");
+  if (run.comm && options.device.is_cuda()) {
+    // Every rank must take the same path (the choice is agreed on: a rank without NCCL means MPI for all).
+    std::vector<double> without_nccl{distributed::nccl_available() ? 0.0 : 1.0};
+    run.comm->all_reduce_sum(without_nccl);
+    STRATA_CHECK(via != "nccl" || without_nccl[0] == 0, "train --distributed-backend nccl: ", without_nccl[0],
+                 " process(es) cannot use NCCL (", distributed::nccl_available() ? "not this one" :
+                 "this one: no NCCL in this build's CUDA backend, or no usable GPU", ")");
+    if (via == "nccl" || (via == "auto" && without_nccl[0] == 0)) {
       run.nccl = distributed::make_nccl_communicator(*run.comm, options.device);
       run.comm = run.nccl.get();
     }
@@ -506,20 +512,28 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
 }  // namespace
 
 Device resolve_device(const std::string& name, bool distributed) {
-  // Each process of a distributed job on a node takes the GPU of its local rank, as with PyTorch.
-  const int local_rank = distributed ? distributed::world().local_rank() : 0;
-  if (name == "cpu") return Device::cpu();
-  if (name == "auto") {
-    const bool enough = cuda_device_count() > local_rank;
-    return enough ? Device::cuda(local_rank) : Device::cpu();
-  }
-  if (name == "cuda") return Device::cuda(local_rank);
-  if (name.rfind("cuda:", 0) == 0) {
-    const std::string index = name.substr(5);
+  const bool explicit_index = name.rfind("cuda:", 0) == 0;
+  if (name != "cpu" && name != "auto" && name != "cuda") {
+    const std::string index = explicit_index ? name.substr(5) : "";
     const bool digits = !index.empty() && index.size() <= 3 && index.find_first_not_of("0123456789") == std::string::npos;
-    if (digits) return Device::cuda(std::stoi(index));
+    if (!digits) throw Error("--device: unknown device \"" + name + "\" (valid: auto, cpu, cuda, cuda:N)");
+    STRATA_CHECK(!distributed, "--device ", name, " --distributed: every process would use that one GPU; give "
+                 "--device cuda, and each process takes the GPU of its local rank");
+    return Device::cuda(std::stoi(index));
   }
-  throw Error("--device: unknown device \"" + name + "\" (valid: auto, cpu, cuda, cuda:N)");
+  if (name == "cpu") return Device::cpu();
+  if (!distributed) return name == "cuda" || cuda_is_available() ? Device::cuda() : Device::cpu();
+  // Each process of a job takes the GPU of its local rank, as with PyTorch. All ranks must agree:
+  // a job with some ranks on GPUs and some on CPUs would pair up different collectives.
+  distributed::Communicator& world = distributed::world();
+  const int local_rank = world.local_rank();
+  std::vector<double> without_gpu{cuda_device_count() > local_rank ? 0.0 : 1.0};
+  world.all_reduce_sum(without_gpu);
+  if (name == "auto") return without_gpu[0] == 0 ? Device::cuda(local_rank) : Device::cpu();
+  STRATA_CHECK(without_gpu[0] == 0, "--device cuda --distributed: ", without_gpu[0], " process(es) have no GPU of ",
+               "their own (rank ", world.rank(), " has local rank ", local_rank, " and sees ", cuda_device_count(),
+               " GPU(s)); start at most as many processes per node as it has GPUs");
+  return Device::cuda(local_rank);
 }
 
 TrainResult train_run(const RunConfig& config, const TrainOptions& options) {

@@ -135,6 +135,10 @@ void override_backend(int device, Backend* backend) {
   overridden[device].store(backend != nullptr);
 }
 
+bool is_overridden(int device) {
+  return device >= 0 && device < static_cast<int>(overridden.size()) && overridden[device].load();
+}
+
 Backend& backend(int device) {
   const bool cacheable = device >= 0 && device < static_cast<int>(cache.size());
   if (cacheable)

@@ -23,6 +23,7 @@ void* symbol(const char* name);
 // tests without a GPU: a loopback backend over host memory (tests/loopback_device.h) exercises every
 // device transfer of a program on any machine. Not thread-safe against concurrent dispatch.
 void override_backend(int device, Backend* backend);
+bool is_overridden(int device);
 
 // Why device_count() is 0 ("" when it is not), for messages and skipped tests.
 std::string unavailable_reason();

@@ -26,8 +26,9 @@ void write(char* out, size_t size, const std::string& text) {
   if (out && size) std::snprintf(out, size, "%s", text.c_str());
 }
 
+// Communicators here are blocking (NCCL's default), so ncclInProgress does not occur.
 bool ok(ncclResult_t r, const char* what, char* error, size_t error_size) {
-  if (r == ncclSuccess || r == ncclInProgress) return true;
+  if (r == ncclSuccess) return true;
   write(error, error_size, std::string(what) + ": NCCL error " + ncclGetErrorString(r));
   return false;
 }
@@ -40,6 +41,22 @@ bool nccl_type(int dtype, ncclDataType_t* out, char* error, size_t error_size) {
   }
   write(error, error_size, "NCCL: dtype code " + std::to_string(dtype) + " is not float32, float64 or int64");
   return false;
+}
+
+// Whether `c` can take a call: not aborted, and its GPU made current (no exception may cross the
+// C entry points).
+bool usable(NcclComm* c, char* error, size_t error_size) {
+  if (!c->comm) {
+    write(error, error_size, "the NCCL communicator was aborted after an earlier failure");
+    return false;
+  }
+  try {
+    c->backend->activate();
+  } catch (const std::exception& e) {
+    write(error, error_size, e.what());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -81,8 +98,7 @@ STRATA_CUDA_EXPORT int strata_nccl_all_reduce_sum(void* comm, void* data, int64_
                                                   size_t error_size) {
   auto* c = static_cast<NcclComm*>(comm);
   ncclDataType_t type;
-  if (!nccl_type(dtype, &type, error, error_size)) return -1;
-  c->backend->activate();
+  if (!nccl_type(dtype, &type, error, error_size) || !usable(c, error, error_size)) return -1;
   return ok(ncclAllReduce(data, data, static_cast<size_t>(count), type, ncclSum, c->comm, c->backend->stream()),
             "ncclAllReduce", error, error_size)
              ? 0
@@ -94,8 +110,7 @@ STRATA_CUDA_EXPORT int strata_nccl_broadcast(void* comm, void* data, int64_t cou
                                              size_t error_size) {
   auto* c = static_cast<NcclComm*>(comm);
   ncclDataType_t type;
-  if (!nccl_type(dtype, &type, error, error_size)) return -1;
-  c->backend->activate();
+  if (!nccl_type(dtype, &type, error, error_size) || !usable(c, error, error_size)) return -1;
   return ok(ncclBroadcast(data, data, static_cast<size_t>(count), type, root, c->comm, c->backend->stream()),
             "ncclBroadcast", error, error_size)
              ? 0
@@ -106,10 +121,10 @@ STRATA_CUDA_EXPORT int strata_nccl_broadcast(void* comm, void* data, int64_t cou
 // it runs, -1 when NCCL or CUDA reports a failure (the reason in `error`).
 STRATA_CUDA_EXPORT int strata_nccl_query(void* comm, char* error, size_t error_size) {
   auto* c = static_cast<NcclComm*>(comm);
+  if (!usable(c, error, error_size)) return -1;
   ncclResult_t async = ncclSuccess;
   if (!ok(ncclCommGetAsyncError(c->comm, &async), "ncclCommGetAsyncError", error, error_size)) return -1;
   if (!ok(async, "NCCL (asynchronous)", error, error_size)) return -1;
-  c->backend->activate();
   const cudaError_t s = cudaStreamQuery(c->backend->stream());
   if (s == cudaSuccess) return 1;
   if (s == cudaErrorNotReady) return 0;

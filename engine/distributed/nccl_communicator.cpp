@@ -1,6 +1,7 @@
 #include "engine/distributed/nccl_communicator.h"
 
 #include <chrono>
+#include <exception>
 #include <thread>
 
 #include "backends/cuda/cuda_loader.h"
@@ -76,18 +77,18 @@ class NcclCommunicator final : public Communicator {
     STRATA_CHECK(failures[0] == 0, "distributed nccl: rank 0 could not make NCCL's id", failed ? ": " : "",
                  failed ? error : "");
     host.broadcast(id, 0);
+    // ncclCommInitRank returns on every rank once all have joined, so a rank whose init failed
+    // throws at once with NCCL's reason: the strata command then ends the job (MPI_Abort), which
+    // frees the ranks still waiting inside their init (NCCL's bootstrap has no timeout).
     comm_ = api().init(device.index, host.world_size(), host.rank(),
                        reinterpret_cast<const unsigned char*>(id.raw_data()), error, sizeof error);
-    std::vector<double> init_failures{comm_ ? 0.0 : 1.0};
-    host.all_reduce_sum(init_failures);  // every rank learns that one failed, so none waits on it
     STRATA_CHECK(comm_, "distributed nccl: rank ", host.rank(), " on ", device.str(), ": ", error);
-    STRATA_CHECK(init_failures[0] == 0, "distributed nccl: ", init_failures[0], " rank(s) could not join the NCCL communicator");
   }
   ~NcclCommunicator() override {
     if (!comm_) return;
-    if (broken_) {
-      api().abort(comm_);
-    }
+    // After a failure, or while an exception unwinds the run, the other ranks may never reach
+    // their own teardown: abort (which does not wait for them) instead of destroying.
+    if (broken_ || std::uncaught_exceptions() > 0) api().abort(comm_);
     api().destroy(comm_);
   }
 
@@ -127,7 +128,11 @@ class NcclCommunicator final : public Communicator {
   bool poll(const std::string& what) {
     char error[512] = {};
     const int state = api().query(comm_, error, sizeof error);
-    STRATA_CHECK(state >= 0, "distributed: ", what, " on rank ", rank(), " failed: ", error);
+    if (state < 0) {  // NCCL's advice after an asynchronous error: abort the communicator
+      broken_ = true;
+      api().abort(comm_);
+      throw Error(detail::concat("distributed: ", what, " on rank ", rank(), " failed: ", error));
+    }
     return state == 1;
   }
 
@@ -143,7 +148,12 @@ class NcclCommunicator final : public Communicator {
                                    " did not complete within ", timeout_seconds(),
                                    " s: another rank has died, hung, or is not running the same step"));
       }
-      std::this_thread::yield();
+      // Spin through a step's waits (milliseconds), then leave the core alone (rank 0 writing pictures).
+      if (clock::now() - start < std::chrono::milliseconds(20)) {
+        std::this_thread::yield();
+      } else {
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
     }
   }
 
@@ -181,11 +191,16 @@ void NcclPending::wait() {
 
 }  // namespace
 
-bool nccl_available() { return cuda_is_available() && api().complete(); }
+bool nccl_available() {
+  // A device served by a stand-in backend (tests' loopback device) is not a GPU NCCL can use.
+  return cuda_is_available() && !cuda_plugin::is_overridden(0) && api().complete();
+}
 
 std::unique_ptr<Communicator> make_nccl_communicator(Communicator& host, Device device) {
   STRATA_CHECK(device.is_cuda(), "distributed nccl: NCCL reduces GPU tensors, not ", device.str());
   STRATA_CHECK(cuda_is_available(), "distributed nccl: no usable GPU (", cuda_unavailable_reason(), ")");
+  STRATA_CHECK(!cuda_plugin::is_overridden(device.index), "distributed nccl: ", device.str(),
+               " is served by a stand-in backend (a test's loopback device), not a GPU");
   STRATA_CHECK(api().complete(), "distributed nccl: this build's CUDA backend has no NCCL (it was not found when "
                                  "configuring); the GPU tensors can go through MPI on the host instead");
   return std::make_unique<NcclCommunicator>(host, device);
