@@ -17,9 +17,11 @@ int cuda_device_count();
 bool cuda_is_available();
 std::string cuda_unavailable_reason();
 
-// Copies nbytes from `src` on device `from` to `dst` on device `to` (between two GPUs through the
-// host). Copies to the CPU wait for the source device; copies to a GPU are queued on its stream.
-void copy_bytes(const void* src, Device from, void* dst, Device to, size_t nbytes);
+// dst <- src for two tensors of one shape on any devices; dst must be contiguous. On one device it is
+// the backend's (strided, casting) copy; across devices src is packed on its own device if strided
+// and its bytes moved (between two GPUs through the host), so the dtypes must match. Copies to the
+// CPU wait for the source device; copies to a GPU are queued on its stream.
+void copy_across_devices(const Tensor& src, const Tensor& dst);
 
 // Throws naming `op` unless every defined tensor in `ts` lives on the same device; returns it.
 Device common_device(const char* op, std::initializer_list<const Tensor*> ts);

@@ -229,10 +229,8 @@ Tensor clone(const Tensor& x) {
 Tensor to_device(const Tensor& x, Device device) {
   detail::check_defined("to_device", x, "input");
   if (x.device() == device) return x;
-  const Tensor dense = x.is_contiguous() ? x : copy_to_contiguous(x);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), device);  // throws naming the device when it is not available
-  copy_bytes(dense.raw_data(), x.device(), out.raw_data(), device,
-             static_cast<size_t>(x.numel()) * dtype_size(x.dtype()));
+  copy_across_devices(x, out);
   if (needs_grad(x)) {
     record("to_device", out, {&x}, [from = x.device()](const Tensor& g) -> std::vector<Tensor> {
       return {to_device(g, from)};

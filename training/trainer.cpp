@@ -13,8 +13,8 @@
 
 #include "engine/data/loader.h"
 #include "engine/data/prefetcher.h"
-#include "engine/distributed/communicator.h"
 #include "engine/dispatch.h"
+#include "engine/distributed/communicator.h"
 #include "engine/distributed/gradient_reducer.h"
 #include "engine/distributed/nccl_communicator.h"
 #include "engine/io/atomic_file.h"
@@ -63,12 +63,9 @@ uint64_t picture_seed(const RunConfig& c) { return c.seed + 2000; }
 
 constexpr int64_t kEvalBatch = 500;
 
-// A batch of host data on the model's device (TrainOptions::device).
-Batch on_device(const Batch& b, Device device) {
-  if (device.is_cpu()) return b;
-  return {to_device(b.inputs, device), b.labels.defined() ? to_device(b.labels, device) : Tensor()};
-}
+// Host data on the model's device (TrainOptions::device); labels may be undefined.
 Tensor on_device(const Tensor& t, Device device) { return t.defined() ? to_device(t, device) : t; }
+Batch on_device(const Batch& b, Device device) { return {on_device(b.inputs, device), on_device(b.labels, device)}; }
 
 // Everything a run holds while it trains; the checkpoint stores exactly the mutable part.
 struct Run {
@@ -76,6 +73,7 @@ struct Run {
   fs::path dir;
   std::optional<DataSplits> data;  // optional: a dataset has no empty state
   std::unique_ptr<Trainable> model;
+  Device device;  // where the model is (TrainOptions::device)
   std::unique_ptr<optim::Adam> adam;
   std::unique_ptr<DataLoader> loader;
   Generator noise;
@@ -94,6 +92,27 @@ struct Run {
   int world_size() const { return comm ? comm->world_size() : 1; }
   bool writes_files() const { return rank() == 0; }  // rank 0 alone writes the run folder
 };
+
+// TrainOptions::distributed_backend: a distributed run on GPUs reduces over NCCL (replacing
+// run.comm by an NCCL communicator over the MPI world) or through host copies over MPI. Every rank
+// takes the same path: one rank without NCCL means MPI for all.
+void choose_gpu_communicator(Run& run, const TrainOptions& options) {
+  const std::string& via = options.distributed_backend;
+  STRATA_CHECK(via == "auto" || via == "nccl" || via == "mpi", "train --distributed-backend: unknown backend \"", via,
+               "\" (valid: auto, nccl, mpi)");
+  STRATA_CHECK(!run.comm || via != "nccl" || run.device.is_cuda(), "train --distributed-backend nccl: NCCL "
+               "reduces GPU tensors; train with --device cuda");
+  if (!run.comm || !run.device.is_cuda()) return;
+  std::vector<double> without_nccl{distributed::nccl_available() ? 0.0 : 1.0};
+  run.comm->all_reduce_sum(without_nccl);
+  STRATA_CHECK(via != "nccl" || without_nccl[0] == 0, "train --distributed-backend nccl: ", without_nccl[0],
+               " process(es) cannot use NCCL (", distributed::nccl_available() ? "not this one" :
+               "this one: no NCCL in this build's CUDA backend, or no usable GPU", ")");
+  if (via == "nccl" || (via == "auto" && without_nccl[0] == 0)) {
+    run.nccl = distributed::make_nccl_communicator(*run.comm, run.device);
+    run.comm = run.nccl.get();
+  }
+}
 
 void build(Run& run, const RunConfig& config, const fs::path& dir, const TrainOptions& options) {
   validate(config);
@@ -116,23 +135,8 @@ void build(Run& run, const RunConfig& config, const fs::path& dir, const TrainOp
                  ") is made with the model, on the CPU; train it with --device cpu");
     run.model->module().to(options.device);
   }
-  const std::string& via = options.distributed_backend;
-  STRATA_CHECK(via == "auto" || via == "nccl" || via == "mpi", "train --distributed-backend: unknown backend \"", via,
-               "\" (valid: auto, nccl, mpi)");
-  STRATA_CHECK(!run.comm || via != "nccl" || options.device.is_cuda(), "train --distributed-backend nccl: NCCL "
-               "reduces GPU tensors; train with --device cuda");
-  if (run.comm && options.device.is_cuda()) {
-    // Every rank must take the same path (the choice is agreed on: a rank without NCCL means MPI for all).
-    std::vector<double> without_nccl{distributed::nccl_available() ? 0.0 : 1.0};
-    run.comm->all_reduce_sum(without_nccl);
-    STRATA_CHECK(via != "nccl" || without_nccl[0] == 0, "train --distributed-backend nccl: ", without_nccl[0],
-                 " process(es) cannot use NCCL (", distributed::nccl_available() ? "not this one" :
-                 "this one: no NCCL in this build's CUDA backend, or no usable GPU", ")");
-    if (via == "nccl" || (via == "auto" && without_nccl[0] == 0)) {
-      run.nccl = distributed::make_nccl_communicator(*run.comm, options.device);
-      run.comm = run.nccl.get();
-    }
-  }
+  run.device = options.device;
+  choose_gpu_communicator(run, options);
   run.adam = std::make_unique<optim::Adam>(run.model->parameters(), optim::AdamOptions{.lr = config.lr});
   run.loader = std::make_unique<DataLoader>(run.data->train, DataLoaderOptions{.batch_size = config.batch_size,
                                                                                .shuffle = true,
@@ -308,8 +312,7 @@ void write_pictures(Run& run) {
   const Tensor labels = run.data->validation.labels().defined() ? narrow(run.data->validation.labels(), 0, 0, half) : Tensor();
   // Latent data are codes: their picture is the autoencoder's decoding of them.
   const Tensor shown = run.data->latent ? run.data->latent->decode(x) : x;
-  const Device device = run.model->module().device();
-  const Tensor reconstructed = run.model->labelled_reconstruct(on_device(x, device), on_device(labels, device));
+  const Tensor reconstructed = run.model->labelled_reconstruct(on_device(x, run.device), on_device(labels, run.device));
   const Tensor both = cat({shown, to_device(reconstructed, Device::cpu())}, 0);
   io::save_image_grid((run.dir / "reconstructions" / name).string(), as_images(both, *run.data), 8);
   // Every latent dim swept over [-3, 3] around the code of the first held-out example.
@@ -368,9 +371,9 @@ void enter_stage(Run& run) {
   {
     NoGradGuard no_grad;
     // Through the model on its device, back to host memory for the loader.
-    const Device device = run.model->module().device();
-    train = to_device(run.model->stage_data(stage, on_device(data.inputs(), device)), Device::cpu());
-    validation = to_device(run.model->stage_data(stage, on_device(run.data->validation.inputs(), device)), Device::cpu());
+    train = to_device(run.model->stage_data(stage, on_device(data.inputs(), run.device)), Device::cpu());
+    validation =
+        to_device(run.model->stage_data(stage, on_device(run.data->validation.inputs(), run.device)), Device::cpu());
   }
   auto loader = std::make_unique<DataLoader>(TensorDataset(train, data.labels()), run.loader->options());
   loader->restore(run.loader->state());
@@ -434,7 +437,7 @@ TrainResult train_loop(Run& run, const TrainOptions& options, bool resuming) {
         stop_here();
         break;
       }
-      const Batch batch = on_device(*batches.next(), run.model->module().device());
+      const Batch batch = on_device(*batches.next(), run.device);
       run.adam->zero_grad();
       run.model->set_step(run.global_step);
       run.model->set_dataset_size(run.data->train->size());

@@ -62,7 +62,7 @@ __global__ void floor_divide_kernel(int64_t n, OffsetCalculator<3> calc, int64_t
     calc.offsets(i, off);
     const int64_t x = a[off[1]], y = b[off[2]];
     if (y == 0) {
-      report_kernel_error(error, kIntegerDivisionByZero, x, 0);
+      report_kernel_error(error, CudaBackend::KernelError::kIntegerDivisionByZero, x, 0);
       out[off[0]] = 0;
       continue;
     }

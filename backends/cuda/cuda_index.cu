@@ -26,7 +26,6 @@ namespace strata {
 namespace {
 
 using cuda::blocks_for;
-using cuda::kIndexOutOfRange;
 using cuda::kThreads;
 using cuda::report_kernel_error;
 using KernelError = CudaBackend::KernelError;
@@ -35,7 +34,7 @@ __device__ inline bool in_range(int64_t k, int64_t size) { return k >= 0 && k < 
 
 __global__ void check_index_kernel(int64_t n, const int64_t* index, int64_t in_dim, KernelError* error) {
   STRATA_GRID_STRIDE_LOOP(j, n) {
-    if (!in_range(index[j], in_dim)) report_kernel_error(error, kIndexOutOfRange, index[j], in_dim);
+    if (!in_range(index[j], in_dim)) report_kernel_error(error, KernelError::kIndexOutOfRange, index[j], in_dim);
   }
 }
 
@@ -60,7 +59,7 @@ __global__ void gather_kernel(int64_t outer, int64_t in_dim, int64_t inner, cons
     const int64_t i = t % inner, o = t / (n * inner);
     const int64_t k = index[t];
     if (!in_range(k, in_dim)) {
-      report_kernel_error(error, kIndexOutOfRange, k, in_dim);
+      report_kernel_error(error, KernelError::kIndexOutOfRange, k, in_dim);
       continue;
     }
     out[t] = in[(o * in_dim + k) * inner + i];
@@ -76,7 +75,7 @@ __global__ void index_add_keys_kernel(int64_t n, const int64_t* index, int64_t i
   STRATA_GRID_STRIDE_LOOP(j, n) {
     const int64_t k = index[j];
     const bool ok = in_range(k, in_dim);
-    if (!ok) report_kernel_error(error, kIndexOutOfRange, k, in_dim);
+    if (!ok) report_kernel_error(error, KernelError::kIndexOutOfRange, k, in_dim);
     keys[j] = ok ? static_cast<uint64_t>(k) : static_cast<uint64_t>(in_dim);
     sources[j] = j;
   }
@@ -91,7 +90,7 @@ __global__ void scatter_add_keys_kernel(int64_t outer, int64_t in_dim, int64_t i
     const int64_t i = t % inner, o = t / (n * inner);
     const int64_t k = index[t];
     const bool ok = in_range(k, in_dim);
-    if (!ok) report_kernel_error(error, kIndexOutOfRange, k, in_dim);
+    if (!ok) report_kernel_error(error, KernelError::kIndexOutOfRange, k, in_dim);
     keys[t] = static_cast<uint64_t>(ok ? (o * in_dim + k) * inner + i : limit);
     sources[t] = t;
   }

@@ -124,11 +124,8 @@ void visit_floating(DType dtype, const char* what, F&& f) {
   throw Error(detail::concat(what, ": dtype ", dtype_name(dtype), " is not supported (float32 and float64 only)"));
 }
 
-// Codes a kernel writes into CudaBackend::KernelError.
-constexpr int32_t kIndexOutOfRange = CudaBackend::KernelError::kIndexOutOfRange;
-constexpr int32_t kIntegerDivisionByZero = CudaBackend::KernelError::kIntegerDivisionByZero;
-
-// Records the first error of a launch (later ones are dropped: the message names one value).
+// Records the first error of a launch (later ones are dropped: the message names one value); `code`
+// is a CudaBackend::KernelError::Code.
 __device__ inline void report_kernel_error(CudaBackend::KernelError* slot, int32_t code, int64_t value,
                                            int64_t limit) {
   if (atomicCAS(reinterpret_cast<int*>(&slot->code), 0, code) == 0) {

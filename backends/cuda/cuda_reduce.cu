@@ -225,8 +225,16 @@ __global__ void softmax_backward_kernel(int64_t rows, int64_t cols, const T* g, 
   }
 }
 
-// Rows of a [rows, cols] softmax: one block each; narrow rows get a smaller block.
-inline int softmax_threads(int64_t cols) { return cols >= 256 ? 256 : cols >= 128 ? 128 : cols >= 64 ? 64 : 32; }
+// The launch of a [rows, cols] softmax: a block per row (blocks stride over rows past 2^16),
+// narrow rows with a smaller block.
+struct RowLaunch {
+  unsigned blocks;
+  int threads;
+};
+inline RowLaunch row_launch(int64_t rows, int64_t cols) {
+  return {static_cast<unsigned>(std::min<int64_t>(rows, int64_t{1} << 16)),
+          cols >= 256 ? 256 : cols >= 128 ? 128 : cols >= 64 ? 64 : 32};
+}
 
 }  // namespace strata::cuda
 
@@ -267,9 +275,8 @@ void CudaBackend::softmax(const View& in, const View& out, bool log) {
   if (rows == 0) return;
   cuda::visit_floating(in.dtype, op, [&](auto tag) {
     using T = decltype(tag);
-    const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(rows, int64_t{1} << 16));
-    cuda::softmax_kernel<T><<<blocks, cuda::softmax_threads(cols), 0, stream_>>>(rows, cols, in.ptr<T>(),
-                                                                                 out.ptr<T>(), log);
+    const cuda::RowLaunch l = cuda::row_launch(rows, cols);
+    cuda::softmax_kernel<T><<<l.blocks, l.threads, 0, stream_>>>(rows, cols, in.ptr<T>(), out.ptr<T>(), log);
   });
   check_launch(op);
 }
@@ -281,9 +288,9 @@ void CudaBackend::softmax_backward(const View& grad_out, const View& y, const Vi
   if (rows == 0) return;
   cuda::visit_floating(y.dtype, op, [&](auto tag) {
     using T = decltype(tag);
-    const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(rows, int64_t{1} << 16));
-    cuda::softmax_backward_kernel<T><<<blocks, cuda::softmax_threads(cols), 0, stream_>>>(
-        rows, cols, grad_out.ptr<T>(), y.ptr<T>(), grad_in.ptr<T>(), log);
+    const cuda::RowLaunch l = cuda::row_launch(rows, cols);
+    cuda::softmax_backward_kernel<T><<<l.blocks, l.threads, 0, stream_>>>(rows, cols, grad_out.ptr<T>(), y.ptr<T>(),
+                                                                          grad_in.ptr<T>(), log);
   });
   check_launch(op);
 }

@@ -30,7 +30,12 @@ void check_tensor(const Tensor& t, const char* op) {
   STRATA_CHECK(t.numel() <= INT32_MAX, "distributed ", op, ": ", t.numel(), " elements are more than one MPI call takes");
 }
 
-size_t nbytes_of(const Tensor& t) { return static_cast<size_t>(t.numel()) * dtype_size(t.dtype()); }
+// A host copy of a GPU tensor, for MPI, which moves host memory.
+Tensor host_copy(const Tensor& t) {
+  Tensor host = Tensor::empty(t.shape(), t.dtype(), Device::cpu());
+  copy_across_devices(t, host);
+  return host;
+}
 
 void check_mpi(int code, const char* what) {
   if (code == MPI_SUCCESS) return;
@@ -88,10 +93,9 @@ class MpiCommunicator final : public Communicator {
     check_usable("broadcast");
     check_tensor(t, "broadcast");
     if (!t.device().is_cpu()) {  // through the host
-      Tensor host = Tensor::empty(t.shape(), t.dtype(), Device::cpu());
-      copy_bytes(t.raw_data(), t.device(), host.raw_data(), Device::cpu(), nbytes_of(t));
+      Tensor host = host_copy(t);
       broadcast(host, root);
-      copy_bytes(host.raw_data(), Device::cpu(), t.raw_data(), t.device(), nbytes_of(t));
+      copy_across_devices(host, t);
       t.bump_version();
       return;
     }
@@ -217,7 +221,7 @@ class StagedReduction final : public PendingReduction {
  private:
   void copy_back() {
     copied_ = true;
-    copy_bytes(host_.raw_data(), Device::cpu(), device_tensor_.raw_data(), device_tensor_.device(), nbytes_of(host_));
+    copy_across_devices(host_, device_tensor_);
     device_tensor_.bump_version();
   }
   Tensor device_tensor_, host_;
@@ -229,8 +233,7 @@ std::unique_ptr<PendingReduction> MpiCommunicator::start_all_reduce_sum(Tensor& 
   check_usable("all-reduce");
   check_tensor(t, "all-reduce");
   if (!t.device().is_cpu()) {
-    Tensor host = Tensor::empty(t.shape(), t.dtype(), Device::cpu());
-    copy_bytes(t.raw_data(), t.device(), host.raw_data(), Device::cpu(), nbytes_of(t));
+    Tensor host = host_copy(t);
     auto inner = start_all_reduce_sum(host);
     return std::make_unique<StagedReduction>(t, host, std::move(inner));
   }

@@ -4,26 +4,6 @@
 
 namespace strata::distributed {
 
-namespace {
-
-// dst <- src; a gradient and its bucket slot are on different devices when MPI reduces host copies
-// of GPU gradients. Both have the same shape; dst is contiguous.
-void copy_into(const Tensor& src, const Tensor& dst) {
-  if (src.device() == dst.device()) {
-    backend_for(dst.device()).copy(src.view(), dst.view());
-    return;
-  }
-  Tensor dense = src;
-  if (!src.is_contiguous()) {
-    dense = Tensor::empty(src.shape(), src.dtype(), src.device());
-    backend_for(src.device()).copy(src.view(), dense.view());
-  }
-  copy_bytes(dense.raw_data(), src.device(), dst.raw_data(), dst.device(),
-             static_cast<size_t>(src.numel()) * dtype_size(src.dtype()));
-}
-
-}  // namespace
-
 GradientReducer::GradientReducer(Communicator& comm, std::vector<Tensor> parameters, GradientReducerOptions options)
     : comm_(comm), params_(std::move(parameters)) {
   STRATA_CHECK(options.bucket_bytes > 0, "GradientReducer: bucket_bytes must be positive, got ", options.bucket_bytes);
@@ -113,7 +93,8 @@ void GradientReducer::on_gradient(int64_t param) {
                ") received a second gradient in one step; the gradient reducer expects one backward per step");
   ready_[i] = true;
   Bucket& bucket = buckets_[static_cast<size_t>(bucket_of_[i])];
-  copy_into(p.grad(), bucket.slots[static_cast<size_t>(slot_of_[i])]);
+  // A GPU gradient and its slot are on different devices when MPI reduces host copies.
+  copy_across_devices(p.grad(), bucket.slots[static_cast<size_t>(slot_of_[i])]);
   ++bucket.ready;
   if (bucket.ready == static_cast<int64_t>(bucket.params.size())) start_ready_buckets();
   // MPI advances non-blocking collectives only inside MPI calls: poke the ones in flight.
@@ -155,7 +136,7 @@ void GradientReducer::finish_step() {
         grad = Tensor::empty(p.shape(), p.dtype(), p.device());
         p.set_grad(grad);
       }
-      copy_into(bucket.slots[s], grad);
+      copy_across_devices(bucket.slots[s], grad);
       grad.bump_version();
     }
   }

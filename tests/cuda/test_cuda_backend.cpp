@@ -42,6 +42,16 @@ void require_close(const Tensor& got, const Tensor& want, double tolerance) {
   REQUIRE(e <= tolerance);
 }
 
+// Element-wise require_close over two lists; `what` names what tensor i is in the failure message.
+void require_all_close(const std::vector<Tensor>& got, const std::vector<Tensor>& want, double tolerance,
+                       const char* what) {
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("tensor " << i << " (" << what << ")");
+    require_close(got[i], want[i], tolerance);
+  }
+}
+
 Tensor gpu(const Tensor& t) { return to_device(t, kGpu); }
 
 }  // namespace
@@ -149,12 +159,7 @@ TEST_CASE("cuda: a VAE training step gives the CPU's loss and gradients", "[cuda
     for (const Tensor& p : vae.parameters()) out.push_back(p.grad());
     return out;
   };
-  const auto got = step(kGpu), want = step(Device::cpu());
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("tensor " << i << " (0: the loss, then each parameter's gradient)");
-    require_close(got[i], want[i], 1e-4);
-  }
+  require_all_close(step(kGpu), step(Device::cpu()), 1e-4, "0: the loss, then each parameter's gradient");
 }
 
 TEST_CASE("cuda: a flow matching step and an ODE sample give the CPU's numbers", "[cuda]") {
@@ -172,12 +177,7 @@ TEST_CASE("cuda: a flow matching step and an ODE sample give the CPU's numbers",
     out.push_back(fm.from_noise(to_device(randn({8, 2}, {}, &data_gen), device)));
     return out;
   };
-  const auto got = run(kGpu), want = run(Device::cpu());
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("tensor " << i << " (0: the loss, then the gradients, last the samples)");
-    require_close(got[i], want[i], 1e-4);
-  }
+  require_all_close(run(kGpu), run(Device::cpu()), 1e-4, "0: the loss, then the gradients, last the samples");
 }
 
 TEST_CASE("cuda: NCCL on one GPU: all-reduce and broadcast in place, and their bandwidth", "[cuda][nccl]") {
