@@ -24,6 +24,7 @@
 #include "bench/child_process.h"
 #include "bench/protocol.h"
 #include "bench/targets.h"
+#include "backends/cpu/cpu_isa.h"
 #include "bench/workloads.h"
 #include "core/error.h"
 #include "engine/dispatch.h"
@@ -160,8 +161,8 @@ int run_driver(const std::vector<std::string>& workloads, const std::string& vs,
                int threads, bool quick, int repeats, bool peer_default_threads, bool gpu) {
   utsname u{};
   uname(&u);
-  std::printf("strata-bench: %s %s, %u hardware threads; strata with %d threads", u.sysname, u.machine,
-              std::thread::hardware_concurrency(), threads);
+  std::printf("strata-bench: %s %s, %u hardware threads; strata with %d threads and %s CPU kernels", u.sysname,
+              u.machine, std::thread::hardware_concurrency(), threads, cpu::cpu_isa_name(cpu::cpu_isa()));
   if (gpu) {
     STRATA_CHECK(cuda_is_available(), "strata-bench --device cuda: no usable GPU (", cuda_unavailable_reason(), ")");
     STRATA_CHECK(vs != "libtorch", "strata-bench --device cuda: Debian's libtorch is built without CUDA; use --vs pytorch");

@@ -277,3 +277,33 @@ TEST_CASE("reductions reject bad dims and dtypes", "[reduction][errors]") {
   require_error([&] { max(gt(x, 0.0), 0); }, {"max", "bool"});
   require_error([&] { sum(Tensor()); }, {"sum", "undefined"});
 }
+
+TEST_CASE("reductions over leading dims into a contiguous block (the column pass) match the row pass bit for bit",
+          "[reduction]") {
+  // 300 outputs: more than one 256-wide block of accumulators, and split over threads.
+  Generator gen(5);
+  const Tensor x = randn({1000, 300}, {}, &gen);
+  const Tensor by_rows = contiguous(transpose(x, 0, 1));  // [300, 1000]: each output's inputs in a row
+  REQUIRE(sum(x, 0).to_vector<float>() == sum(by_rows, 1).to_vector<float>());
+  REQUIRE(max(x, 0).values.to_vector<float>() == max(by_rows, 1).values.to_vector<float>());
+  REQUIRE(min(x, 0).values.to_vector<float>() == min(by_rows, 1).values.to_vector<float>());
+
+  // Two reduced dims in front of a contiguous block, against a double loop in the same order.
+  const Tensor cube3 = randn({7, 9, 300}, {DType::Float64}, &gen);
+  const std::vector<double> v = cube3.to_vector<double>();
+  std::vector<double> expected(300, 0.0);
+  for (int i = 0; i < 7 * 9; ++i)
+    for (int k = 0; k < 300; ++k) expected[k] += v[i * 300 + k];
+  REQUIRE(sum(cube3, {0, 1}).to_vector<double>() == expected);
+
+  // NaN propagates through max and min of its column only; an empty reduced dim sums to zeros.
+  std::vector<float> with_nan = x.to_vector<float>();
+  with_nan[400 * 300 + 17] = std::nanf("");
+  const Tensor xn = from_vector(with_nan, {1000, 300});
+  const std::vector<float> mx = max(xn, 0).values.to_vector<float>(), mn = min(xn, 0).values.to_vector<float>();
+  REQUIRE(std::isnan(mx[17]));
+  REQUIRE(std::isnan(mn[17]));
+  REQUIRE(!std::isnan(mx[16]));
+  REQUIRE(!std::isnan(mn[18]));
+  REQUIRE(sum(zeros({0, 5}), 0).to_vector<float>() == std::vector<float>(5, 0.0f));
+}

@@ -1,5 +1,6 @@
 // The CPU backend: OpenBLAS for gemm, oneTBB for parallel loops. Its kernels are split by theme
-// into cpu_*.cpp files; this class only lists them.
+// into cpu_*.cpp files; this class only lists them. The elementwise, reduction and optimizer
+// kernels exist once per x86 instruction set and are reached through cpu_isa.h's table.
 #pragma once
 
 #include "backends/backend.h"

@@ -7,10 +7,13 @@
 #include <type_traits>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/cpu_isa.h"
 #include "backends/cpu/dtype_dispatch.h"
 #include "backends/cpu/strided_loop.h"
 #include "backends/cpu/vector_math.h"
 #include "core/error.h"
+
+#include "backends/cpu/cpu_isa_target.h"  // last: what follows is compiled for one instruction set
 
 namespace strata {
 
@@ -26,7 +29,7 @@ void map1(const View& in, const View& out, F f) {
   O* o = out.ptr<O>();
   const I* x = in.ptr<I>();
   const int64_t so = loop.inner_stride(0), sx = loop.inner_stride(1);
-  loop.run(kElementwiseGrain, [&](const int64_t* off, int64_t n) {
+  loop.run(kElementwiseGrain, [&](const int64_t* off, int64_t n) STRATA_KERNEL_LOOP {
     O* po = o + off[0];
     const I* px = x + off[1];
     if (so == 1 && sx == 1) {
@@ -45,7 +48,7 @@ void map2(const View& a, const View& b, const View& out, F f) {
   const I* pa0 = a.ptr<I>();
   const I* pb0 = b.ptr<I>();
   const int64_t so = loop.inner_stride(0), sa = loop.inner_stride(1), sb = loop.inner_stride(2);
-  loop.run(kElementwiseGrain, [&](const int64_t* off, int64_t n) {
+  loop.run(kElementwiseGrain, [&](const int64_t* off, int64_t n) STRATA_KERNEL_LOOP {
     O* po = o + off[0];
     const I* pa = pa0 + off[1];
     const I* pb = pb0 + off[2];
@@ -228,9 +231,7 @@ void binary_typed(BinaryOp op, const View& a, const View& b, const View& out, do
   unsupported("binary", static_cast<int>(op), a.dtype);
 }
 
-}  // namespace
-
-void CpuBackend::fill(const View& out, double value) {
+void fill_kernel(const View& out, double value) {
   cpu::visit_any(out.dtype, [&](auto tag) {
     using T = decltype(tag);
     const T v = static_cast<T>(value);
@@ -238,13 +239,13 @@ void CpuBackend::fill(const View& out, double value) {
     StridedLoop<1> loop(views);
     T* o = out.ptr<T>();
     const int64_t so = loop.inner_stride(0);
-    loop.run(kElementwiseGrain, [&](const int64_t* off, int64_t n) {
+    loop.run(kElementwiseGrain, [&](const int64_t* off, int64_t n) STRATA_KERNEL_LOOP {
       for (int64_t i = 0; i < n; ++i) o[off[0] + i * so] = v;
     });
   });
 }
 
-void CpuBackend::copy(const View& src, const View& dst) {
+void copy_kernel(const View& src, const View& dst) {
   if (src.dtype == dst.dtype && src.is_contiguous() && dst.is_contiguous()) {
     // An empty tensor has no buffer, and memcpy from or to null is undefined even for 0 bytes (UBSan).
     const size_t nbytes = static_cast<size_t>(src.numel()) * dtype_size(src.dtype);
@@ -260,7 +261,7 @@ void CpuBackend::copy(const View& src, const View& dst) {
   });
 }
 
-void CpuBackend::unary(UnaryOp op, const View& in, const View& out, double p0, double p1) {
+void unary_kernel(UnaryOp op, const View& in, const View& out, double p0, double p1) {
   if (op == UnaryOp::LogicalNot) {
     STRATA_CHECK(in.dtype == DType::Bool, "logical_not: expects bool, got ", dtype_name(in.dtype));
     return map1<bool, bool>(in, out, [](bool x) { return !x; });
@@ -275,11 +276,11 @@ void CpuBackend::unary(UnaryOp op, const View& in, const View& out, double p0, d
   });
 }
 
-void CpuBackend::binary(BinaryOp op, const View& a, const View& b, const View& out, double p0) {
+void binary_kernel(BinaryOp op, const View& a, const View& b, const View& out, double p0) {
   cpu::visit_any(a.dtype, [&](auto tag) { binary_typed<decltype(tag)>(op, a, b, out, p0); });
 }
 
-void CpuBackend::where(const View& cond, const View& a, const View& b, const View& out) {
+void where_kernel(const View& cond, const View& a, const View& b, const View& out) {
   cpu::visit_any(out.dtype, [&](auto tag) {
     using T = decltype(tag);
     const View* views[4] = {&out, &cond, &a, &b};
@@ -290,11 +291,25 @@ void CpuBackend::where(const View& cond, const View& a, const View& b, const Vie
     const T* pb = b.ptr<T>();
     const int64_t so = loop.inner_stride(0), sc = loop.inner_stride(1), sa = loop.inner_stride(2),
                   sb = loop.inner_stride(3);
-    loop.run(kElementwiseGrain, [&](const int64_t* off, int64_t n) {
+    loop.run(kElementwiseGrain, [&](const int64_t* off, int64_t n) STRATA_KERNEL_LOOP {
       for (int64_t i = 0; i < n; ++i)
         o[off[0] + i * so] = c[off[1] + i * sc] ? pa[off[2] + i * sa] : pb[off[3] + i * sb];
     });
   });
 }
+
+}  // namespace
+
+namespace cpu::STRATA_CPU_ISA_NS {
+
+void add_elementwise_kernels(CpuKernelTable& table) {
+  table.fill = &fill_kernel;
+  table.copy = &copy_kernel;
+  table.unary = &unary_kernel;
+  table.binary = &binary_kernel;
+  table.where = &where_kernel;
+}
+
+}  // namespace cpu::STRATA_CPU_ISA_NS
 
 }  // namespace strata

@@ -7,8 +7,11 @@
 #include <type_traits>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/cpu_isa.h"
 #include "backends/cpu/parallel.h"
 #include "core/error.h"
+
+#include "backends/cpu/cpu_isa_target.h"  // last: what follows is compiled for one instruction set
 
 namespace strata {
 
@@ -54,7 +57,7 @@ void adam_loop(int64_t n, T* param, const T* grad, T* exp_avg, T* exp_avg_sq, T*
   const T b1 = T(s.beta1), b2 = T(s.beta2);
   const T step_size = T(s.lr / bias1), inv_bias2_sqrt = T(1.0 / std::sqrt(bias2)), eps = T(s.eps);
   const T wd = T(s.weight_decay), decay = T(1.0 - s.lr * s.weight_decay);
-  cpu::parallel_for(n, kOptimGrain, [=](int64_t begin, int64_t end) {
+  cpu::parallel_for(n, kOptimGrain, [=](int64_t begin, int64_t end) STRATA_KERNEL_LOOP {
     adam_span<T, kCoupledWd, kDecoupledWd, kAmsgrad>(begin, end, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
                                                       b1, b2, step_size, inv_bias2_sqrt, eps, wd, decay);
   });
@@ -86,7 +89,7 @@ void sgd_impl(int64_t n, T* param, const T* grad, T* buf, double lr_d, double mo
               double weight_decay_d, bool nesterov, bool first_step) {
   const T lr = T(lr_d), momentum = T(momentum_d), keep = T(1.0 - dampening_d), wd = T(weight_decay_d);
   const bool use_momentum = momentum_d != 0.0;
-  cpu::parallel_for(n, kOptimGrain, [&](int64_t begin, int64_t end) {
+  cpu::parallel_for(n, kOptimGrain, [&](int64_t begin, int64_t end) STRATA_KERNEL_LOOP {
     for (int64_t i = begin; i < end; ++i) {
       T d = grad[i] + wd * param[i];
       if (use_momentum) {
@@ -106,7 +109,7 @@ void rmsprop_impl(int64_t n, T* param, const T* grad, T* square_avg, T* buf, dou
   const T lr = T(lr_d), alpha = T(alpha_d), one_alpha = T(1.0 - alpha_d), eps = T(eps_d);
   const T wd = T(weight_decay_d), momentum = T(momentum_d);
   const bool use_momentum = momentum_d > 0.0;
-  cpu::parallel_for(n, kOptimGrain, [&](int64_t begin, int64_t end) {
+  cpu::parallel_for(n, kOptimGrain, [&](int64_t begin, int64_t end) STRATA_KERNEL_LOOP {
     for (int64_t i = begin; i < end; ++i) {
       const T g = grad[i] + wd * param[i];
       const T sa = alpha * square_avg[i] + one_alpha * g * g;
@@ -123,9 +126,7 @@ void rmsprop_impl(int64_t n, T* param, const T* grad, T* square_avg, T* buf, dou
   });
 }
 
-}  // namespace
-
-void CpuBackend::adam_update(DType dtype, int64_t n, void* param, const void* grad, void* exp_avg,
+void adam_update_kernel(DType dtype, int64_t n, void* param, const void* grad, void* exp_avg,
                              void* exp_avg_sq, void* max_exp_avg_sq, const AdamStep& s) {
   check_float("adam", dtype);
   STRATA_CHECK(!s.amsgrad || max_exp_avg_sq, "adam: amsgrad needs a max_exp_avg_sq buffer");
@@ -139,7 +140,7 @@ void CpuBackend::adam_update(DType dtype, int64_t n, void* param, const void* gr
   }
 }
 
-void CpuBackend::sgd_update(DType dtype, int64_t n, void* param, const void* grad, void* momentum_buf,
+void sgd_update_kernel(DType dtype, int64_t n, void* param, const void* grad, void* momentum_buf,
                             double lr, double momentum, double dampening, double weight_decay, bool nesterov,
                             bool first_step) {
   check_float("sgd", dtype);
@@ -153,7 +154,7 @@ void CpuBackend::sgd_update(DType dtype, int64_t n, void* param, const void* gra
   }
 }
 
-void CpuBackend::rmsprop_update(DType dtype, int64_t n, void* param, const void* grad, void* square_avg,
+void rmsprop_update_kernel(DType dtype, int64_t n, void* param, const void* grad, void* square_avg,
                                 void* momentum_buf, double lr, double alpha, double eps, double weight_decay,
                                 double momentum) {
   check_float("rmsprop", dtype);
@@ -168,5 +169,17 @@ void CpuBackend::rmsprop_update(DType dtype, int64_t n, void* param, const void*
                  weight_decay, momentum);
   }
 }
+
+}  // namespace
+
+namespace cpu::STRATA_CPU_ISA_NS {
+
+void add_optim_kernels(CpuKernelTable& table) {
+  table.adam_update = &adam_update_kernel;
+  table.sgd_update = &sgd_update_kernel;
+  table.rmsprop_update = &rmsprop_update_kernel;
+}
+
+}  // namespace cpu::STRATA_CPU_ISA_NS
 
 }  // namespace strata

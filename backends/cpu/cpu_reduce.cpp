@@ -9,9 +9,12 @@
 #include <tbb/parallel_reduce.h>
 
 #include "backends/cpu/cpu_backend.h"
+#include "backends/cpu/cpu_isa.h"
 #include "backends/cpu/dtype_dispatch.h"
 #include "backends/cpu/parallel.h"
 #include "core/error.h"
+
+#include "backends/cpu/cpu_isa_target.h"  // last: what follows is compiled for one instruction set
 
 namespace strata {
 
@@ -40,6 +43,29 @@ void for_each_offset(int ndim, const int64_t* shape, const int64_t* strides, int
     }
     if (d < 0) return;
   }
+}
+
+// One step of each reduction; max and min propagate NaN.
+template <ReduceOp Op>
+struct Combine {
+  template <class A>
+  A operator()(A acc, A v) const {
+    if constexpr (Op == ReduceOp::Sum) return acc + v;
+    if constexpr (Op == ReduceOp::Prod) return acc * v;
+    if constexpr (Op == ReduceOp::Max) return (v > acc || v != v) ? v : acc;
+    if constexpr (Op == ReduceOp::Min) return (v < acc || v != v) ? v : acc;
+  }
+};
+
+// Whether output element i sits at input offset i: the kept dims, in order, are one contiguous
+// row-major block.
+bool kept_offsets_are_identity(int kept_n, const int64_t* kept_shape, const int64_t* kept_strides) {
+  int64_t expected = 1;
+  for (int d = kept_n - 1; d >= 0; --d) {
+    if (kept_shape[d] != 1 && kept_strides[d] != expected) return false;
+    expected *= kept_shape[d];
+  }
+  return kept_n > 0;
 }
 
 template <class T>
@@ -76,10 +102,10 @@ void reduce_typed(ReduceOp op, const View& in, uint32_t mask, const View& out) {
                                                              : std::numeric_limits<T>::max());
   auto combine = [op](A acc, A v) -> A {
     switch (op) {
-      case ReduceOp::Sum: return acc + v;
-      case ReduceOp::Prod: return acc * v;
-      case ReduceOp::Max: return (v > acc || v != v) ? v : acc;  // NaN propagates
-      case ReduceOp::Min: return (v < acc || v != v) ? v : acc;
+      case ReduceOp::Sum: return Combine<ReduceOp::Sum>{}(acc, v);
+      case ReduceOp::Prod: return Combine<ReduceOp::Prod>{}(acc, v);
+      case ReduceOp::Max: return Combine<ReduceOp::Max>{}(acc, v);
+      case ReduceOp::Min: return Combine<ReduceOp::Min>{}(acc, v);
     }
     return acc;
   };
@@ -110,8 +136,38 @@ void reduce_typed(ReduceOp op, const View& in, uint32_t mask, const View& out) {
     return;
   }
 
+  if (kept_offsets_are_identity(kept_n, kept_shape, kept_strides) && red_n > 0 && out_n > 1) {
+    // The outputs are one contiguous block and the reduced dims lie outside it: a bias gradient,
+    // the column sums of a (batch, features) matrix. Walking the input row by row with one
+    // accumulator per output reads memory in order and vectorises, where one output at a time
+    // walked a column (W3's bias gradients: 7% of its step, 13% once the elementwise kernels
+    // used AVX-512). Each output still sees its inputs in the same order: the same bits.
+    auto columns = [&](auto&& combine_fn) {
+      constexpr int64_t kBlock = 256;  // accumulators on the stack: 2 KiB of double
+      const int64_t grain = std::max<int64_t>(16, cpu::kElementwiseGrain / std::max<int64_t>(red_count, 1));
+      cpu::parallel_for(out_n, grain, [&](int64_t b, int64_t e) STRATA_KERNEL_LOOP {
+        A acc[kBlock];
+        for (int64_t block = b; block < e; block += kBlock) {
+          const int64_t width = std::min(kBlock, e - block);
+          std::fill(acc, acc + width, init);
+          for_each_offset(red_n, red_shape, red_strides, block, [&](int64_t off) {
+            const T* row = x + off;
+            for (int64_t i = 0; i < width; ++i) acc[i] = combine_fn(acc[i], static_cast<A>(row[i]));
+          });
+          for (int64_t i = 0; i < width; ++i) o[block + i] = static_cast<T>(acc[i]);
+        }
+      });
+    };
+    switch (op) {  // one loop per op, so the inner loop has no switch in it
+      case ReduceOp::Sum: return columns(Combine<ReduceOp::Sum>{});
+      case ReduceOp::Prod: return columns(Combine<ReduceOp::Prod>{});
+      case ReduceOp::Max: return columns(Combine<ReduceOp::Max>{});
+      case ReduceOp::Min: return columns(Combine<ReduceOp::Min>{});
+    }
+  }
+
   const int64_t grain = std::max<int64_t>(1, cpu::kElementwiseGrain / std::max<int64_t>(red_count, 1));
-  cpu::parallel_for(out_n, grain, [&](int64_t begin, int64_t end) {
+  cpu::parallel_for(out_n, grain, [&](int64_t begin, int64_t end) STRATA_KERNEL_LOOP {
     for (int64_t i = begin; i < end; ++i) {
       A acc = init;
       if (red_n == 1 && red_strides[0] == 1) {
@@ -165,7 +221,8 @@ void softmax_typed(const View& in, const View& out, bool log) {
   const int64_t cols = in.shape[in.ndim - 1], rows = cols ? in.numel() / cols : 0;
   const T* x = in.ptr<T>();
   T* y = out.ptr<T>();
-  cpu::parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
+  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(cols, 1));
+  cpu::parallel_for(rows, grain, [&](int64_t b, int64_t e) STRATA_KERNEL_LOOP {
     for (int64_t r = b; r < e; ++r) {
       const T* xr = x + r * cols;
       T* yr = y + r * cols;
@@ -191,7 +248,8 @@ void softmax_backward_typed(const View& grad_out, const View& yv, const View& gr
   const T* g = grad_out.ptr<T>();
   const T* y = yv.ptr<T>();
   T* gi = grad_in.ptr<T>();
-  cpu::parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(cols, 1)), [&](int64_t b, int64_t e) {
+  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(cols, 1));
+  cpu::parallel_for(rows, grain, [&](int64_t b, int64_t e) STRATA_KERNEL_LOOP {
     for (int64_t r = b; r < e; ++r) {
       const T* gr = g + r * cols;
       const T* yr = y + r * cols;
@@ -208,25 +266,36 @@ void softmax_backward_typed(const View& grad_out, const View& yv, const View& gr
   });
 }
 
-}  // namespace
-
-void CpuBackend::reduce(ReduceOp op, const View& in, uint32_t dim_mask, const View& out) {
+void reduce_kernel(ReduceOp op, const View& in, uint32_t dim_mask, const View& out) {
   cpu::visit_numeric(in.dtype, "reduce", [&](auto tag) { reduce_typed<decltype(tag)>(op, in, dim_mask, out); });
 }
 
-void CpuBackend::arg_reduce(bool is_max, const View& in, int dim, const View& values, const View& indices) {
+void arg_reduce_kernel(bool is_max, const View& in, int dim, const View& values, const View& indices) {
   cpu::visit_numeric(in.dtype, is_max ? "max" : "min",
                 [&](auto tag) { arg_reduce_typed<decltype(tag)>(is_max, in, dim, values, indices); });
 }
 
-void CpuBackend::softmax(const View& in, const View& out, bool log) {
+void softmax_kernel(const View& in, const View& out, bool log) {
   cpu::visit_floating(in.dtype, log ? "log_softmax" : "softmax",
                  [&](auto tag) { softmax_typed<decltype(tag)>(in, out, log); });
 }
 
-void CpuBackend::softmax_backward(const View& grad_out, const View& y, const View& grad_in, bool log) {
+void softmax_backward_kernel(const View& grad_out, const View& y, const View& grad_in, bool log) {
   cpu::visit_floating(y.dtype, log ? "log_softmax backward" : "softmax backward",
                  [&](auto tag) { softmax_backward_typed<decltype(tag)>(grad_out, y, grad_in, log); });
 }
+
+}  // namespace
+
+namespace cpu::STRATA_CPU_ISA_NS {
+
+void add_reduce_kernels(CpuKernelTable& table) {
+  table.reduce = &reduce_kernel;
+  table.arg_reduce = &arg_reduce_kernel;
+  table.softmax = &softmax_kernel;
+  table.softmax_backward = &softmax_backward_kernel;
+}
+
+}  // namespace cpu::STRATA_CPU_ISA_NS
 
 }  // namespace strata
