@@ -26,11 +26,13 @@ def shell(command):
     return subprocess.run(command, shell=True, capture_output=True, text=True).stdout.strip()
 
 
-def run(command, log):
-    print("$ " + " ".join(shlex.quote(c) for c in command), flush=True)
-    result = subprocess.run(command, capture_output=True, text=True)
+def run(command, log, env=None):
+    """Runs one strata-bench command; env holds extra environment variables, shown in the command."""
+    shown = [f"{k}={v}" for k, v in (env or {}).items()] + command
+    print("$ " + " ".join(shlex.quote(c) for c in shown), flush=True)
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
     sys.stdout.write(result.stdout)
-    log.append((command, result.stdout + (result.stderr if result.returncode else "")))
+    log.append((shown, result.stdout + (result.stderr if result.returncode else "")))
     if result.returncode != 0:
         sys.exit(f"bench_results: {command[0]} failed (exit code {result.returncode}):\n{result.stderr}")
     return result.stdout
@@ -54,6 +56,9 @@ def main():
     run([bench, "--vs", "libtorch", "--peer-threads", "default", "--only", "W1,W3,W5"] + repeats, log)
     run([bench, "--vs", "pytorch", "--python", args.python, "--peer-threads", "default", "--only", "W1,W3,W5"]
         + repeats, log)
+    # strata's kernels held to SSE2 (backends/cpu/cpu_isa.h): what the AVX2/AVX-512 variants bring.
+    run([bench, "--vs", "pytorch", "--python", args.python, "--only", "W1,W2,W3"] + repeats, log,
+        env={"STRATA_CPU_ISA": "baseline"})
 
     cpu = shell("lscpu | sed -n 's/^Model name: *//p'") or platform.processor()
     torch_version = shell(f"{shlex.quote(args.python)} -c 'import torch; print(torch.__version__)'")
@@ -70,7 +75,9 @@ def main():
         f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {cpu}, {os.cpu_count()} hardware threads, {platform.system()} {platform.release()}",
         f"- commit: {shell('git rev-parse --short HEAD')}{' (with uncommitted changes)' if shell('git status --porcelain --untracked-files=no') else ''}",
-        f"- strata: OpenBLAS {openblas_version or '?'} (single-threaded, products split over oneTBB), 2 threads",
+        f"- strata: OpenBLAS {openblas_version or '?'} (single-threaded, products split over oneTBB), 2 threads;",
+        "  elementwise, reduction and optimizer kernels for the best instruction set the machine has",
+        "  (each table's first line names it; the last table holds them to SSE2)",
         f"- libtorch: Debian libtorch-dev {libtorch_version or '?'}; PyTorch: {torch_version or '?'} (PyPI wheel)",
         "- peers' threads: `tuned` = OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 (the main",
         "  tables); their own defaults in the last two tables",
@@ -80,7 +87,7 @@ def main():
         "",
     ]
     titles = ["strata vs libtorch", "strata vs PyTorch", "libtorch with its default threads",
-              "PyTorch with its default threads"]
+              "PyTorch with its default threads", "strata with its kernels held to SSE2 (STRATA_CPU_ISA=baseline)"]
     for title, (command, output) in zip(titles, log):
         lines += [f"## {title}", "", "```", "$ " + " ".join(shlex.quote(c) for c in command), output.rstrip(), "```", ""]
     with open(args.out + ".tmp", "w") as f:
