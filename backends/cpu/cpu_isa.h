@@ -5,8 +5,9 @@
 // The kernel files that are bound by arithmetic rather than memory (cpu_elementwise.cpp,
 // cpu_reduce.cpp, cpu_optim.cpp) are compiled twice more, for AVX2 and for AVX-512
 // (cpu_isa_target.h), and the first kernel call picks the best one the machine supports, as
-// PyTorch's DispatchStub does. On W3 (SiLU forward and backward over 1024 x 256 activations)
-// AVX-512 made the elementwise kernels about 2.5x faster than SSE2 (bench/RESULTS.md).
+// PyTorch's DispatchStub does. W3 (SiLU forward and backward over 1024 x 256 activations) ran at
+// 116-126 steps/s with the SSE2 kernels and at 167-179 with the AVX2 or AVX-512 ones
+// (`STRATA_CPU_ISA=... strata-bench --worker W3`, alternately, 2 cores).
 //
 // Every variant gives the same bits: the library is built with -ffp-contract=off (no fused
 // multiply-add the source did not write), float sums keep their order, and exp/sigmoid are the

@@ -17,8 +17,10 @@
 #pragma GCC target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt")
 #elif STRATA_CPU_ISA_LEVEL == 2
 #define STRATA_CPU_ISA_NS avx512
-// 512-bit vectors: GCC otherwise keeps AVX-512 code to 256 bits, and on W3's SiLU kernels the full
-// width was 1.2x faster than 256 bits on this project's AMD EPYC machines.
+// 512-bit vectors: GCC otherwise keeps AVX-512 code to 256 bits. With only cpu_elementwise.cpp
+// compiled per instruction set, W3 ran at 155-171 steps/s with 512 bits against 139-151 with AVX2;
+// with all three files the two are within noise (167-179 against 171-175) on this project's AMD
+// EPYC machines, where W3 is then bound by its products.
 #pragma GCC target("avx2,fma,bmi,bmi2,f16c,lzcnt,movbe,popcnt,avx512f,avx512vl,avx512dq,avx512bw,avx512cd")
 #pragma GCC target("prefer-vector-width=512")
 #else
