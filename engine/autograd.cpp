@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <span>
 #include <cmath>
 #include <unordered_set>
 
@@ -356,12 +357,11 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
-void record(const char* op, const Tensor& out, std::initializer_list<const Tensor*> inputs,
-            BackwardFn backward) {
-  record(op, out, std::vector<const Tensor*>(inputs), std::move(backward));
-}
+namespace {
 
-void record(const char* op, const Tensor& out, const std::vector<const Tensor*>& inputs, BackwardFn backward) {
+// Both record() overloads: the inputs as a span, so the initializer-list form (every op's) needs
+// no vector of its own.
+void record_node(const char* op, const Tensor& out, std::span<const Tensor* const> inputs, BackwardFn backward) {
   auto node = std::make_shared<FunctionNode>(op, std::move(backward));
   node->next.reserve(inputs.size());
   node->input_shapes.reserve(inputs.size());
@@ -378,6 +378,17 @@ void record(const char* op, const Tensor& out, const std::vector<const Tensor*>&
   }
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;
+}
+
+}  // namespace
+
+void record(const char* op, const Tensor& out, std::initializer_list<const Tensor*> inputs,
+            BackwardFn backward) {
+  record_node(op, out, std::span<const Tensor* const>(inputs.begin(), inputs.size()), std::move(backward));
+}
+
+void record(const char* op, const Tensor& out, const std::vector<const Tensor*>& inputs, BackwardFn backward) {
+  record_node(op, out, inputs, std::move(backward));
 }
 
 namespace autograd {

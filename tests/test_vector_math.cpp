@@ -1,4 +1,4 @@
-// The vectorisable float exp, softplus tail and sigmoid of backends/cpu/vector_math.h against
+// The vectorisable float exp, softplus tail, sigmoid and tanh of backends/cpu/vector_math.h against
 // libm evaluated in double and rounded once: accuracy in ulp over their whole ranges (every 257th
 // float bit pattern, about 9 million values per function) and the special values.
 #include <bit>
@@ -13,6 +13,7 @@
 using strata::cpu::exp_f32;
 using strata::cpu::sigmoid;
 using strata::cpu::softplus_tail_f32;
+using strata::cpu::tanh_f32;
 
 namespace {
 
@@ -97,4 +98,24 @@ TEST_CASE("sigmoid<float> is within 3 ulp of 1 / (1 + e^-x) on both sides and sa
   CHECK(sigmoid(-inf) == 0.0f);
   CHECK(sigmoid(0.0f) == 0.5f);
   CHECK(std::isnan(sigmoid(std::numeric_limits<float>::quiet_NaN())));
+}
+
+TEST_CASE("tanh_f32 is within 2 ulp of libm over the whole float range, odd, with exact saturation", "[vector_math]") {
+  // Both sides (the sweep walks negative floats by magnitude too), through the switch from the
+  // series to 1 - 2 / (e^2a + 1) at 0.625 and on into saturation.
+  const WorstUlp worst = worst_ulp(-20.0f, 20.0f, tanh_f32, [](double x) { return std::tanh(x); });
+  INFO("worst " << worst.ulp << " ulp at x = " << worst.at);
+  CHECK(worst.ulp <= 2);
+  const WorstUlp tiny = worst_ulp(0.0f, 1e-3f, tanh_f32, [](double x) { return std::tanh(x); });
+  CHECK(tiny.ulp <= 1);
+  const float inf = std::numeric_limits<float>::infinity();
+  CHECK(tanh_f32(inf) == 1.0f);
+  CHECK(tanh_f32(-inf) == -1.0f);
+  CHECK(tanh_f32(50.0f) == 1.0f);
+  CHECK(tanh_f32(-1e30f) == -1.0f);
+  CHECK(std::bit_cast<uint32_t>(tanh_f32(-0.0f)) == std::bit_cast<uint32_t>(-0.0f));
+  CHECK(tanh_f32(0.0f) == 0.0f);
+  CHECK(std::isnan(tanh_f32(std::numeric_limits<float>::quiet_NaN())));
+  // Denormal inputs: tanh(x) = x.
+  CHECK(tanh_f32(1e-40f) == 1e-40f);
 }

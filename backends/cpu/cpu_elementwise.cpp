@@ -125,7 +125,7 @@ void unary_typed(UnaryOp op, const View& in, const View& out, double p0d, double
       case UnaryOp::Rsqrt: return map1<T, T>(in, out, [](T x) { return T(1) / std::sqrt(x); });
       case UnaryOp::Reciprocal: return map1<T, T>(in, out, [](T x) { return T(1) / x; });
       case UnaryOp::Sigmoid: return map1<T, T>(in, out, [](T x) { return cpu::sigmoid(x); });
-      case UnaryOp::Tanh: return map1<T, T>(in, out, [](T x) { return std::tanh(x); });
+      case UnaryOp::Tanh: return map1<T, T>(in, out, [](T x) { return cpu::fast_tanh(x); });
       case UnaryOp::Softplus: return map1<T, T>(in, out, [](T x) { return stable_softplus(x); });
       case UnaryOp::LogSigmoid: return map1<T, T>(in, out, [](T x) { return -stable_softplus(-x); });
       case UnaryOp::Gelu:
