@@ -1,5 +1,6 @@
 #include "backends/cpu/buffer_cache.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -37,6 +38,26 @@ struct Pool {
   size_t cached = 0;
 };
 
+// Below kMinBytes a buffer comes from plain malloc, over-allocated by kAlignment and aligned by
+// hand, with the distance back to malloc's pointer in the byte before the buffer. aligned_alloc
+// takes glibc's memalign path, which bypasses its per-thread cache: 660 instructions per call
+// under callgrind, 8% of W5's step (seven small tensors per step), against a few dozen for malloc.
+void* allocate_small(size_t size) {
+  auto* raw = static_cast<unsigned char*>(std::malloc(size + kAlignment));
+  if (!raw) throw std::bad_alloc();
+  // malloc's pointer is at least 16-byte aligned, so the distance is 16, 32, 48 or 64: never 0,
+  // and the byte before the buffer is always inside the allocation.
+  const size_t shift = kAlignment - reinterpret_cast<uintptr_t>(raw) % kAlignment;
+  unsigned char* buffer = raw + shift;
+  buffer[-1] = static_cast<unsigned char>(shift);
+  return buffer;
+}
+
+void free_small(void* ptr) {
+  auto* buffer = static_cast<unsigned char*>(ptr);
+  std::free(buffer - buffer[-1]);
+}
+
 // Never destroyed: tensors in static storage may be freed after any other static object.
 Pool& pool() {
   static Pool* p = new Pool;
@@ -47,7 +68,8 @@ Pool& pool() {
 
 void* BufferCache::allocate(size_t nbytes) {
   const size_t size = rounded_size(nbytes);
-  if (kCaching && size >= kMinBytes) {
+  if (size < kMinBytes) return allocate_small(size);
+  if (kCaching) {
     Pool& p = pool();
     std::lock_guard<std::mutex> lock(p.mutex);
     const auto it = p.free_by_size.find(size);
@@ -66,7 +88,8 @@ void* BufferCache::allocate(size_t nbytes) {
 void BufferCache::deallocate(void* ptr, size_t nbytes) {
   if (!ptr) return;
   const size_t size = rounded_size(nbytes);
-  if (kCaching && size >= kMinBytes) {
+  if (size < kMinBytes) return free_small(ptr);
+  if (kCaching) {
     Pool& p = pool();
     std::lock_guard<std::mutex> lock(p.mutex);
     if (p.cached + size <= kMaxCachedBytes) {

@@ -2,8 +2,9 @@
 // each large buffer back to malloc made glibc return it to the kernel (munmap, or a heap trim) and
 // fault fresh zeroed pages in on the next step: 9% of W1's step in perf (page faults, munmap, brk).
 // Buffers of kMinBytes and more are therefore kept, by exact rounded size, up to kMaxCachedBytes
-// in all, and handed out again for the same size. Smaller ones go straight to malloc, which reuses
-// them well. Under AddressSanitizer nothing is cached, so a use after free is still caught.
+// in all, and handed out again for the same size. Smaller ones go straight to malloc (aligned by
+// hand, not by aligned_alloc: buffer_cache.cpp says why), which reuses them well. Under
+// AddressSanitizer nothing is cached, so a use after free is still caught.
 #pragma once
 
 #include <cstddef>
