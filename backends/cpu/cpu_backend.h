@@ -19,14 +19,14 @@ class CpuBackend final : public Backend {
   void set_num_threads(int n) override;
   int num_threads() const override;
 
-  // cpu_elementwise.cpp
+  // cpu_elementwise.cpp (these three groups through cpu_isa.h's table; see cpu_backend.cpp)
   void fill(const View& out, double value) override;
   void copy(const View& src, const View& dst) override;
   void unary(UnaryOp op, const View& in, const View& out, double p0, double p1) override;
   void binary(BinaryOp op, const View& a, const View& b, const View& out, double p0) override;
   void where(const View& cond, const View& a, const View& b, const View& out) override;
 
-  // cpu_reduce.cpp
+  // cpu_reduce.cpp (through cpu_isa.h's table)
   void reduce(ReduceOp op, const View& in, uint32_t dim_mask, const View& out) override;
   void arg_reduce(bool is_max, const View& in, int dim, const View& values, const View& indices) override;
   void softmax(const View& in, const View& out, bool log) override;
@@ -72,7 +72,7 @@ class CpuBackend final : public Backend {
   void random_normal(const View& out, uint64_t seed, uint64_t offset, double mean, double stddev) override;
   void random_int(const View& out, uint64_t seed, uint64_t offset, int64_t low, int64_t high) override;
 
-  // cpu_optim.cpp
+  // cpu_optim.cpp (through cpu_isa.h's table)
   void adam_update(DType dtype, int64_t n, void* param, const void* grad, void* exp_avg, void* exp_avg_sq,
                    void* max_exp_avg_sq, const AdamStep& s) override;
   void sgd_update(DType dtype, int64_t n, void* param, const void* grad, void* momentum_buf, double lr,
