@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config
+  binutils                                # nm/objdump for tests/check_cpu_isa_objects.sh (g++ pulls it in too)
   libopenblas-dev libtbb-dev zlib1g-dev   # the engine: BLAS, threads, gzip for IDX files
   nlohmann-json3-dev libstb-dev           # safetensors/JSON configs, PNG writing
   libcli11-dev                            # the strata command's flags

@@ -57,7 +57,7 @@ struct Selection {
 };
 
 Selection initial_selection() {
-  CpuIsa isa = machine_best_isa();
+  CpuIsa isa = best_cpu_isa();
   if (const char* env = std::getenv("STRATA_CPU_ISA"); env && *env) {
     const CpuIsa cap = parse_cpu_isa(env);
     if (static_cast<int>(cap) < static_cast<int>(isa)) isa = cap;
