@@ -11,11 +11,27 @@
 //   strata::Error naming the op.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "core/types.h"
 
 namespace strata {
+
+// The arguments of one Backend::gemm call, for Backend::gemm_group.
+struct GemmCall {
+  DType dtype;
+  bool trans_a, trans_b;
+  int64_t m, n, k;
+  double alpha;
+  const void* a;
+  int64_t lda, stride_a;
+  const void* b;
+  int64_t ldb, stride_b;
+  double beta;
+  void* c;
+  int64_t ldc, stride_c, batch;
+};
 
 class Backend {
  public:
@@ -60,6 +76,17 @@ class Backend {
                     double alpha, const void* a, int64_t lda, int64_t stride_a, const void* b,
                     int64_t ldb, int64_t stride_b, double beta, void* c, int64_t ldc, int64_t stride_c,
                     int64_t batch) = 0;
+  // Products that share no output and write nothing another reads, run in any order or at once:
+  // the backward of a product issues its two gradients so. A CPU backend runs them side by side,
+  // each on its share of the threads, rather than each split over all of them; this default runs
+  // them in turn.
+  virtual void gemm_group(const GemmCall* calls, size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+      const GemmCall& g = calls[i];
+      gemm(g.dtype, g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.stride_a, g.b, g.ldb, g.stride_b,
+           g.beta, g.c, g.ldc, g.stride_c, g.batch);
+    }
+  }
 
   // --- convolution (contiguous NCHW input/output, OIHW weights, [groups] handled inside) ---
   // out = conv(x, w) + bias (bias may be null).

@@ -38,13 +38,34 @@ GemmOperand gemm_operand(const Tensor& x) {
   return {c, false, std::max<int64_t>(cols, 1), x.shape()[0] == 1 ? 0 : rows * cols};
 }
 
-// c[b] = alpha * a[b] @ b[b] + beta * c[b], with c a fresh contiguous [B, n, m] tensor.
+// The backend call for c[b] = alpha * a[b] @ b[b] + beta * c[b], with c a fresh contiguous
+// [B, n, m] tensor. A and B must outlive the call (they may hold contiguous copies).
+GemmCall gemm_call(const GemmOperand& A, const GemmOperand& B, const Tensor& c3, double alpha, double beta) {
+  const int64_t batch = c3.shape()[0], n = c3.shape()[1], m = c3.shape()[2], k = A.tensor.shape()[2];
+  return GemmCall{.dtype = c3.dtype(),
+                  .trans_a = A.trans,
+                  .trans_b = B.trans,
+                  .m = n,
+                  .n = m,
+                  .k = k,
+                  .alpha = alpha,
+                  .a = A.tensor.raw_data(),
+                  .lda = A.ld,
+                  .stride_a = A.batch_stride,
+                  .b = B.tensor.raw_data(),
+                  .ldb = B.ld,
+                  .stride_b = B.batch_stride,
+                  .beta = beta,
+                  .c = c3.raw_data(),
+                  .ldc = std::max<int64_t>(m, 1),
+                  .stride_c = n * m,
+                  .batch = batch};
+}
+
 void gemm_into(const Tensor& a3, const Tensor& b3, const Tensor& c3, double alpha, double beta) {
   const GemmOperand A = gemm_operand(a3), B = gemm_operand(b3);
-  const int64_t batch = c3.shape()[0], n = c3.shape()[1], m = c3.shape()[2], k = a3.shape()[2];
-  backend_of(c3).gemm(c3.dtype(), A.trans, B.trans, n, m, k, alpha, A.tensor.raw_data(), A.ld, A.batch_stride,
-                      B.tensor.raw_data(), B.ld, B.batch_stride, beta, c3.raw_data(), std::max<int64_t>(m, 1), n * m,
-                      batch);
+  const GemmCall call = gemm_call(A, B, c3, alpha, beta);
+  backend_of(c3).gemm_group(&call, 1);
 }
 
 // Whether the matrix dims (the last two) of x are laid out transposed: unit stride down the
@@ -65,13 +86,61 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
   common_device(op, {&a, &b});
 }
 
-// The batched product primitive on 3-D operands with equal batch sizes (or 1, broadcast).
-Tensor bmm_impl(const char* op, const Tensor& a, const Tensor& b) {
+// The [B, n, m] result of a [B, n, k] by [B, k, m] product (either batch may be 1, broadcast).
+Tensor bmm_output(const char* op, const Tensor& a, const Tensor& b) {
   const int64_t ba = a.shape()[0], bb = b.shape()[0];
   STRATA_CHECK(a.shape()[2] == b.shape()[1] && (ba == bb || ba == 1 || bb == 1), op, ": shapes ",
                shape_str(a.shape()), " and ", shape_str(b.shape()), " do not match");
   const int64_t batch = ba == 1 ? bb : ba;  // not max(): a batch of 0 against 1 is empty
-  Tensor out = Tensor::empty({batch, a.shape()[1], b.shape()[2]}, a.dtype(), a.device());
+  return Tensor::empty({batch, a.shape()[1], b.shape()[2]}, a.dtype(), a.device());
+}
+
+// One gradient product of a backward pass, lhs @ rhs on 3-D operands; `transposed` says the
+// gradient is the product's transpose (computed so for an operand in transposed_layout).
+struct GradProduct {
+  Tensor lhs, rhs;
+  bool transposed = false;
+};
+
+// The gradient products of one backward pass, issued to the backend as one group, which may run
+// them side by side: each writes its own fresh output. Backward runs without recording (it
+// builds no higher-order graph), so none of these needs a graph node of its own.
+std::vector<Tensor> grad_products(const char* op, const std::vector<GradProduct>& products) {
+  std::vector<GemmOperand> operands;
+  operands.reserve(2 * products.size());  // the calls point into these until the group has run
+  std::vector<GemmCall> calls;
+  std::vector<Tensor> grads;
+  for (const GradProduct& p : products) {
+    STRATA_CHECK(!needs_grad(p.lhs, p.rhs), op, ": gradient products are computed without recording");
+    Tensor out = bmm_output(op, p.lhs, p.rhs);
+    operands.push_back(gemm_operand(p.lhs));
+    operands.push_back(gemm_operand(p.rhs));
+    calls.push_back(gemm_call(operands[operands.size() - 2], operands.back(), out, 1.0, 0.0));
+    grads.push_back(p.transposed ? transpose(out, 1, 2) : out);
+  }
+  if (!calls.empty()) backend_of(grads.front()).gemm_group(calls.data(), calls.size());
+  return grads;
+}
+
+// The gradients of A and B in A @ B (3-D) from the output's gradient g, those asked for (the
+// other undefined): grad_A = G B^T and grad_B = A^T G of d(A B) = dA B + A dB, each computed
+// transposed when its operand is laid out so.
+std::array<Tensor, 2> product_grads(const char* op, const Tensor& g, const Tensor& A, const Tensor& B, bool need_a,
+                                    bool need_b) {
+  std::vector<GradProduct> products;
+  if (need_a)
+    products.push_back(transposed_layout(A) ? GradProduct{B, transpose(g, 1, 2), true}
+                                            : GradProduct{g, transpose(B, 1, 2), false});
+  if (need_b)
+    products.push_back(transposed_layout(B) ? GradProduct{transpose(g, 1, 2), A, true}
+                                            : GradProduct{transpose(A, 1, 2), g, false});
+  const std::vector<Tensor> grads = grad_products(op, products);
+  return {need_a ? grads.front() : Tensor(), need_b ? grads.back() : Tensor()};
+}
+
+// The batched product primitive on 3-D operands with equal batch sizes (or 1, broadcast).
+Tensor bmm_impl(const char* op, const Tensor& a, const Tensor& b) {
+  Tensor out = bmm_output(op, a, b);
   gemm_into(a, b, out, 1.0, 0.0);
   if (needs_grad(a, b)) {
     record(op, out, {&a, &b},
@@ -79,18 +148,9 @@ Tensor bmm_impl(const char* op, const Tensor& a, const Tensor& b) {
             op](const Tensor& g) -> std::vector<Tensor> {
              const Tensor& A = sa.get();
              const Tensor& B = sb.get();
-             Tensor grad_a, grad_b;
-             // d(A B) = dA B + A dB: grad_A = G B^T, grad_B = A^T G (each computed transposed
-             // when its operand is laid out so); a broadcast batch sums back.
-             if (ga)
-               grad_a = sum_to(transposed_layout(A) ? transpose(bmm_impl(op, B, transpose(g, 1, 2)), 1, 2)
-                                                    : bmm_impl(op, g, transpose(B, 1, 2)),
-                               A.shape());
-             if (gb)
-               grad_b = sum_to(transposed_layout(B) ? transpose(bmm_impl(op, transpose(g, 1, 2), A), 1, 2)
-                                                    : bmm_impl(op, transpose(A, 1, 2), g),
-                               B.shape());
-             return {grad_a, grad_b};
+             const auto [grad_a, grad_b] = product_grads(op, g, A, B, ga, gb);
+             // A broadcast batch sums back.
+             return {ga ? sum_to(grad_a, A.shape()) : Tensor(), gb ? sum_to(grad_b, B.shape()) : Tensor()};
            });
   }
   return out;
@@ -165,16 +225,14 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, double beta, 
            [sa = SavedTensor(a), sb = SavedTensor(b), bias_shape = bias.shape(), beta, alpha,
             need = std::array<bool, 3>{bias.requires_grad(), a.requires_grad(), b.requires_grad()}](
                const Tensor& g) -> std::vector<Tensor> {
-             Tensor grad_bias, grad_a, grad_b;
+             Tensor grad_bias;
              if (need[0]) grad_bias = sum_to(beta == 1.0 ? g : mul(g, beta), bias_shape);
+             // As products of one batch. B is t(weight) in every Linear layer, so its gradient
+             // is computed transposed and becomes the weight's .grad without a copy.
              const Tensor ga = alpha == 1.0 ? g : mul(g, alpha);
-             const Tensor& A = sa.get();
-             const Tensor& B = sb.get();
-             // grad_A = G B^T, grad_B = A^T G, each computed transposed when its operand is laid
-             // out so (B is t(weight) in every Linear layer).
-             if (need[1]) grad_a = transposed_layout(A) ? t(mm(B, t(ga))) : mm(ga, t(B));
-             if (need[2]) grad_b = transposed_layout(B) ? t(mm(t(ga), A)) : mm(t(A), ga);
-             return {grad_bias, grad_a, grad_b};
+             const auto [grad_a, grad_b] = product_grads("addmm", unsqueeze(ga, 0), unsqueeze(sa.get(), 0),
+                                                         unsqueeze(sb.get(), 0), need[1], need[2]);
+             return {grad_bias, need[1] ? squeeze(grad_a, 0) : Tensor(), need[2] ? squeeze(grad_b, 0) : Tensor()};
            });
   }
   return out;

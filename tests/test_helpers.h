@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/gradcheck.h"
+#include "engine/threading.h"
 #include "ops/ops.h"
 
 namespace strata::test {
@@ -34,6 +35,12 @@ inline void require_values(const Tensor& t, const std::vector<double>& expected,
     REQUIRE(got[i] == Approx(expected[i]).margin(tol).epsilon(tol));
   }
 }
+
+// Restores the thread count when a test that changes it ends, even on failure.
+struct ThreadCountGuard {
+  int saved = get_num_threads();
+  ~ThreadCountGuard() { set_num_threads(saved); }
+};
 
 // Runs gradcheck and fails the test with its message when it does not pass.
 inline void require_gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs, GradcheckOptions opt = {}) {

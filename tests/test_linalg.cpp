@@ -1,5 +1,6 @@
 // Matrix products against naive loops: 1-D/2-D/batched/broadcast matmul, transposed operands,
 // addmm, linear, dot, outer, bmm; gradients and bad input.
+#include "engine/dispatch.h"
 #include "test_helpers.h"
 
 using namespace strata;
@@ -198,6 +199,70 @@ TEST_CASE("gradients of bmm, addmm, linear, dot, outer", "[linalg][grad]") {
   require_gradcheck([](const std::vector<Tensor>& in) { return dot(in[0], in[1]); }, {leaf64({5}, 144), leaf64({5}, 145)});
   require_gradcheck([](const std::vector<Tensor>& in) { return outer(in[0], slice(in[1], 0, 0, 6, 2)); },
                     {leaf64({2}, 146), leaf64({6}, 147)});
+}
+
+TEST_CASE("gradient products issued as one group (side by side on 2 threads) match naive products", "[linalg][grad]") {
+  ThreadCountGuard guard;
+  // Each product has well over 2^16 multiply-adds, so on 2 threads the CPU backend runs a
+  // layer's two gradient products one per thread instead of splitting each.
+  for (int threads : {1, 2}) {
+    INFO(threads << " threads");
+    set_num_threads(threads);
+    // A Linear layer: grad_x = G W, grad_W = G^T x, grad_b = column sums of G.
+    const int64_t n = 64, in = 96, out = 80;
+    Tensor x = leaf64({n, in}, 150), w = leaf64({out, in}, 151), bias = leaf64({out}, 152);
+    const Tensor g = rnd({n, out}, 153);
+    sum(mul(linear(x, w, bias), g)).backward();
+    const std::vector<double> gv = g.to_vector<double>(), xv = x.to_vector<double>(), wv = w.to_vector<double>();
+    require_values(x.grad(), naive_bmm(gv, wv, 1, 1, n, out, in), 1e-10);
+    require_values(w.grad(), naive_bmm(contiguous(t(g)).to_vector<double>(), xv, 1, 1, out, n, in), 1e-10);
+    require_values(bias.grad(), sum(g, 0).to_vector<double>(), 1e-10);
+    REQUIRE(w.grad().is_contiguous());  // computed transposed, as the product of t(weight)
+
+    // bmm with a broadcast batch: grad_A = G B^T per batch, grad_B sums G's batches back.
+    const int64_t batch = 3, r = 40, k = 50, c = 60;
+    Tensor a = leaf64({batch, r, k}, 154), b = leaf64({1, k, c}, 155);
+    const Tensor gb = rnd({batch, r, c}, 156);
+    sum(mul(matmul(a, b), gb)).backward();
+    require_values(a.grad(), naive_bmm(gb.to_vector<double>(), contiguous(transpose(b, 1, 2)).to_vector<double>(), batch, 1, r, c, k),
+                   1e-10);
+    const std::vector<double> per_batch = naive_bmm(contiguous(transpose(a, 1, 2)).to_vector<double>(),
+                                                    gb.to_vector<double>(), batch, batch, k, r, c);
+    std::vector<double> summed(static_cast<size_t>(k * c), 0.0);
+    for (int64_t p = 0; p < batch; ++p)
+      for (int64_t i = 0; i < k * c; ++i) summed[i] += per_batch[p * k * c + i];
+    require_values(b.grad(), summed, 1e-10);
+  }
+}
+
+TEST_CASE("Backend::gemm_group runs mixed products, small and empty ones included", "[linalg]") {
+  ThreadCountGuard guard;
+  set_num_threads(2);
+  // Two products worth a thread each, then a group with a tiny one and one with k = 0 (C = beta C),
+  // which run in turn.
+  const std::vector<double> a1 = rnd({70, 60}, 160).to_vector<double>(), b1 = rnd({60, 50}, 161).to_vector<double>();
+  const std::vector<double> a2 = rnd({50, 80}, 162).to_vector<double>(), b2 = rnd({80, 40}, 163).to_vector<double>();
+  std::vector<double> c1(70 * 50, -1.0), c2(50 * 40, -1.0), c3(2 * 2, -1.0), c4(3 * 3, 7.0);
+  auto call = [](const std::vector<double>& a, const std::vector<double>& b, std::vector<double>& c, int64_t m,
+                 int64_t n, int64_t k, double beta) {
+    return GemmCall{DType::Float64, false, false, m, n, k, 1.0, a.data(), k, 0, b.data(), n, 0, beta, c.data(), n, 0, 1};
+  };
+  Backend& cpu = backend_for(Device::cpu());
+  const GemmCall big[] = {call(a1, b1, c1, 70, 50, 60, 0.0), call(a2, b2, c2, 50, 40, 80, 0.0)};
+  cpu.gemm_group(big, 2);
+  const std::vector<double> want1 = naive_bmm(a1, b1, 1, 1, 70, 60, 50), want2 = naive_bmm(a2, b2, 1, 1, 50, 80, 40);
+  for (size_t i = 0; i < c1.size(); ++i) REQUIRE(c1[i] == Approx(want1[i]).margin(1e-12));
+  for (size_t i = 0; i < c2.size(); ++i) REQUIRE(c2[i] == Approx(want2[i]).margin(1e-12));
+  const GemmCall mixed[] = {call(a1, b1, c3, 2, 2, 3, 0.0), call(a1, b1, c4, 3, 3, 0, 0.5)};
+  cpu.gemm_group(mixed, 2);
+  // c3 = first 2x3 block of a1 (row stride 3) times the first 3x2 of b1 (row stride 2).
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j) {
+      double s = 0;
+      for (int64_t q = 0; q < 3; ++q) s += a1[i * 3 + q] * b1[q * 2 + j];
+      REQUIRE(c3[i * 2 + j] == Approx(s).margin(1e-12));
+    }
+  for (double v : c4) REQUIRE(v == 3.5);
 }
 
 // --- bad input ---

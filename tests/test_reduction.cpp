@@ -95,6 +95,43 @@ TEST_CASE("large reductions (the parallel paths) agree with double loops", "[red
   REQUIRE(mean(full({1000, 300}, 0.1)).item<double>() == Approx(0.1).epsilon(1e-6));
 }
 
+TEST_CASE("sums of contiguous runs (summed in lanes) are exact on integers for every length and layout",
+          "[reduction]") {
+  // Integer values sum exactly in float64 in any order, so these compare with ==: they check the
+  // lanes' tail (every length mod 16), dims merged into one run, size-1 dims dropped, and rows.
+  auto ints = [](int64_t n, int64_t first) {
+    std::vector<double> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[i] = static_cast<double>((first + i * 37) % 101 - 50);
+    return v;
+  };
+  auto total = [](const std::vector<double>& v) {
+    double s = 0;
+    for (double x : v) s += x;
+    return s;
+  };
+  for (int64_t n = 0; n <= 40; ++n) {
+    INFO("n = " << n);
+    const std::vector<double> v = ints(3 * n, n);
+    REQUIRE(sum(from_vector(v, {3 * n})).item<double>() == total(v));
+    REQUIRE(sum(from_vector(v, {3, 1, n})).item<double>() == total(v));  // merged into one run
+    const Tensor rows = sum(from_vector(v, {3, n}), 1);                     // one run per output
+    for (int64_t r = 0; r < 3; ++r)
+      REQUIRE(rows.to_vector<double>()[r] ==
+              total(std::vector<double>(v.begin() + r * n, v.begin() + (r + 1) * n)));
+    const Tensor f = to_dtype(from_vector(v, {n, 3}), DType::Float32);  // float accumulates in double
+    REQUIRE(sum(f).item<double>() == total(v));
+  }
+  // The parallel single-output path (over 2^17 elements), split into runs of one dim.
+  const std::vector<double> big = ints(300007, 5);
+  REQUIRE(sum(from_vector(big, {300007})).item<double>() == total(big));
+  REQUIRE(sum(slice(from_vector(big, {300007}), 0, 0, 300007, 2)).item<double>() ==
+          total([&] {
+            std::vector<double> odd;
+            for (size_t i = 0; i < big.size(); i += 2) odd.push_back(big[i]);
+            return odd;
+          }()));
+}
+
 TEST_CASE("mean, var and std match closed forms", "[reduction]") {
   Tensor x = tensor64({1, 2, 3, 4, 5, 6}, {2, 3});
   REQUIRE(mean(x).item<double>() == 3.5);

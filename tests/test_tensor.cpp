@@ -8,16 +8,6 @@
 using namespace strata;
 using namespace strata::test;
 
-namespace {
-
-// Restores the thread count when a test that changes it ends, even on failure.
-struct ThreadCountGuard {
-  int saved = get_num_threads();
-  ~ThreadCountGuard() { set_num_threads(saved); }
-};
-
-}  // namespace
-
 TEST_CASE("factories fill shape, dtype and values", "[tensor]") {
   Tensor z = zeros({2, 3});
   REQUIRE(z.shape() == Shape{2, 3});

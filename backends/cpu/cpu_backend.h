@@ -36,6 +36,7 @@ class CpuBackend final : public Backend {
   void gemm(DType dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
             const void* a, int64_t lda, int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b,
             double beta, void* c, int64_t ldc, int64_t stride_c, int64_t batch) override;
+  void gemm_group(const GemmCall* calls, size_t count) override;
 
   // cpu_conv.cpp
   void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias,

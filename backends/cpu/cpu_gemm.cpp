@@ -43,10 +43,11 @@ void gemm_split(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, cons
   });
 }
 
+// One gemm call on at most `threads` threads.
 template <class T>
 void gemm_typed(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a, int64_t lda,
                 int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c, int64_t ldc, int64_t sc,
-                int64_t batch) {
+                int64_t batch, int64_t threads) {
   const T* pa = static_cast<const T*>(a);
   const T* pb = static_cast<const T*>(b);
   T* pc = static_cast<T*>(c);
@@ -61,8 +62,7 @@ void gemm_typed(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
     cpu::gemm_rowmajor<T>(ta, tb, m, n, k, static_cast<T>(alpha), pa + i * sa, lda, pb + i * sb, ldb, static_cast<T>(beta),
                 pc + i * sc, ldc);
   };
-  const int64_t threads = tbb::this_task_arena::max_concurrency();
-  if (batch >= threads && batch > 1) {
+  if (threads > 1 && batch >= threads) {
     cpu::parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) one(i);
     });
@@ -75,21 +75,43 @@ void gemm_typed(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
   }
 }
 
+void gemm_on(const GemmCall& g, int64_t threads) {
+  switch (g.dtype) {
+    case DType::Float32:
+      return gemm_typed<float>(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.stride_a, g.b, g.ldb,
+                               g.stride_b, g.beta, g.c, g.ldc, g.stride_c, g.batch, threads);
+    case DType::Float64:
+      return gemm_typed<double>(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.stride_a, g.b, g.ldb,
+                                g.stride_b, g.beta, g.c, g.ldc, g.stride_c, g.batch, threads);
+    default: break;
+  }
+  throw Error(detail::concat("matmul: dtype ", dtype_name(g.dtype), " is not supported (float32 and float64 only)"));
+}
+
 }  // namespace
 
 void CpuBackend::gemm(DType dtype, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                       const void* a, int64_t lda, int64_t stride_a, const void* b, int64_t ldb, int64_t stride_b,
                       double beta, void* c, int64_t ldc, int64_t stride_c, int64_t batch) {
-  switch (dtype) {
-    case DType::Float32:
-      return gemm_typed<float>(trans_a, trans_b, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c, ldc,
-                               stride_c, batch);
-    case DType::Float64:
-      return gemm_typed<double>(trans_a, trans_b, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c, ldc,
-                                stride_c, batch);
-    default: break;
+  gemm_on({dtype, trans_a, trans_b, m, n, k, alpha, a, lda, stride_a, b, ldb, stride_b, beta, c, ldc, stride_c, batch},
+          tbb::this_task_arena::max_concurrency());
+}
+
+// The products run side by side, each on threads / count threads (one each on 2 cores).
+// A product split over all threads has every thread pack the operand it shares with the others
+// (OpenBLAS packs per call); side by side, each packs its operands once. A Linear layer's two
+// gradient products have the same multiply-adds, so the halves balance.
+void CpuBackend::gemm_group(const GemmCall* calls, size_t count) {
+  const int64_t threads = tbb::this_task_arena::max_concurrency();
+  bool each_worth_a_thread = count > 1;
+  for (size_t i = 0; i < count; ++i)
+    each_worth_a_thread &= calls[i].m * calls[i].n * calls[i].k * calls[i].batch >= kMinSplitMacs;
+  if (threads < 2 || !each_worth_a_thread) {
+    for (size_t i = 0; i < count; ++i) gemm_on(calls[i], threads);
+    return;
   }
-  throw Error(detail::concat("matmul: dtype ", dtype_name(dtype), " is not supported (float32 and float64 only)"));
+  const int64_t share = std::max<int64_t>(1, threads / static_cast<int64_t>(count));
+  tbb::parallel_for(size_t{0}, count, [&](size_t i) { gemm_on(calls[i], share); });
 }
 
 }  // namespace strata

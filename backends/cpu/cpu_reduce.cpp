@@ -20,11 +20,12 @@ namespace strata {
 
 namespace {
 
-// Visits the element offsets of a strided N-d space serially, in row-major order.
+// Visits the innermost rows of a strided N-d space serially, in row-major order, as
+// fn(offset of the row's first element, row length, element stride).
 template <class Fn>
-void for_each_offset(int ndim, const int64_t* shape, const int64_t* strides, int64_t base, Fn&& fn) {
+void for_each_row(int ndim, const int64_t* shape, const int64_t* strides, int64_t base, Fn&& fn) {
   if (ndim == 0) {
-    fn(base);
+    fn(base, int64_t{1}, int64_t{1});
     return;
   }
   // An empty dim means no elements at all (the odometer below would still visit one row).
@@ -35,7 +36,7 @@ void for_each_offset(int ndim, const int64_t* shape, const int64_t* strides, int
   while (true) {
     int64_t off = base;
     for (int d = 0; d < ndim - 1; ++d) off += idx[d] * strides[d];
-    for (int64_t i = 0; i < inner_n; ++i) fn(off + i * inner_s);
+    fn(off, inner_n, inner_s);
     int d = ndim - 2;
     for (; d >= 0; --d) {
       if (++idx[d] < shape[d]) break;
@@ -43,6 +44,50 @@ void for_each_offset(int ndim, const int64_t* shape, const int64_t* strides, int
     }
     if (d < 0) return;
   }
+}
+
+// Visits the element offsets of a strided N-d space serially, in row-major order.
+template <class Fn>
+void for_each_offset(int ndim, const int64_t* shape, const int64_t* strides, int64_t base, Fn&& fn) {
+  for_each_row(ndim, shape, strides, base, [&](int64_t off, int64_t n, int64_t stride) {
+    for (int64_t i = 0; i < n; ++i) fn(off + i * stride);
+  });
+}
+
+// Merges neighbouring dims that one stride walks (a contiguous block becomes one dim) and drops
+// dims of size 1, in place; returns the new count. A full sum of a contiguous tensor becomes one
+// contiguous run, which sum_contiguous can take whole.
+int coalesce_dims(int ndim, int64_t* shape, int64_t* strides) {
+  int n = 0;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;
+    if (n > 0 && shape[n - 1] != 0 && shape[d] != 0 && strides[n - 1] == shape[d] * strides[d]) {
+      shape[n - 1] *= shape[d];
+      strides[n - 1] = strides[d];
+    } else {
+      shape[n] = shape[d];
+      strides[n++] = strides[d];
+    }
+  }
+  return n;
+}
+
+// The sum of n contiguous values over 16 interleaved accumulators (lane j takes the elements at
+// j mod 16), added pairwise at the end. One accumulator is a chain of dependent adds, one per
+// add latency (4 cycles): summing W1's 128x784 reconstruction losses took 85 us. Sixteen chains
+// vectorise. The order depends on n alone, so every thread count and instruction set gives the
+// same bits.
+template <class T, class A>
+A sum_contiguous(const T* p, int64_t n) {
+  constexpr int kLanes = 16;
+  A lane[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) lane[j] += static_cast<A>(p[i + j]);
+  for (int j = 0; i < n; ++i, ++j) lane[j] += static_cast<A>(p[i]);
+  for (int width = kLanes / 2; width > 0; width /= 2)
+    for (int j = 0; j < width; ++j) lane[j] += lane[j + width];
+  return lane[0];
 }
 
 // One step of each reduction; max and min propagate NaN.
@@ -87,6 +132,7 @@ void reduce_typed(ReduceOp op, const View& in, uint32_t mask, const View& out) {
       kept_strides[kept_n++] = in.strides[d];
     }
   }
+  red_n = coalesce_dims(red_n, red_shape, red_strides);
   const int64_t out_n = out.numel();
   const T* x = in.ptr<T>();
   T* o = out.ptr<T>();
@@ -110,6 +156,14 @@ void reduce_typed(ReduceOp op, const View& in, uint32_t mask, const View& out) {
     return acc;
   };
 
+  // Folds one row of the reduced space into acc: a contiguous row of a sum in lanes
+  // (sum_contiguous), anything else in order.
+  auto fold_row = [&](A acc, int64_t off, int64_t n, int64_t stride) {
+    if (op == ReduceOp::Sum && stride == 1) return acc + sum_contiguous<T, A>(x + off, n);
+    for (int64_t j = 0; j < n; ++j) acc = combine(acc, static_cast<A>(x[off + j * stride]));
+    return acc;
+  };
+
   // The offset of output element `i` in the input, from its multi-index over the kept dims.
   auto kept_offset = [&](int64_t i) {
     int64_t off = 0;
@@ -121,14 +175,16 @@ void reduce_typed(ReduceOp op, const View& in, uint32_t mask, const View& out) {
   };
 
   if (out_n == 1 && red_count > 4 * cpu::kElementwiseGrain && red_n > 0) {
-    // One big reduction: split the outermost reduced dim deterministically across threads.
+    // One big reduction: split the outermost reduced dim deterministically across threads (the
+    // same blocks for any thread count); a single dim is split into runs of it.
     const int64_t outer = red_shape[0];
     const A total = tbb::parallel_deterministic_reduce(
         tbb::blocked_range<int64_t>(0, outer, std::max<int64_t>(1, outer / 64)), init,
         [&](const tbb::blocked_range<int64_t>& r, A acc) {
+          if (red_n == 1) return fold_row(acc, r.begin() * red_strides[0], r.end() - r.begin(), red_strides[0]);
           for (int64_t j = r.begin(); j < r.end(); ++j)
-            for_each_offset(red_n - 1, red_shape + 1, red_strides + 1, j * red_strides[0],
-                            [&](int64_t off) { acc = combine(acc, static_cast<A>(x[off])); });
+            for_each_row(red_n - 1, red_shape + 1, red_strides + 1, j * red_strides[0],
+                         [&](int64_t off, int64_t n, int64_t stride) { acc = fold_row(acc, off, n, stride); });
           return acc;
         },
         [&](A a, A b) { return combine(a, b); });
@@ -170,13 +226,8 @@ void reduce_typed(ReduceOp op, const View& in, uint32_t mask, const View& out) {
   cpu::parallel_for(out_n, grain, [&](int64_t begin, int64_t end) STRATA_KERNEL_LOOP {
     for (int64_t i = begin; i < end; ++i) {
       A acc = init;
-      if (red_n == 1 && red_strides[0] == 1) {
-        const T* p = x + kept_offset(i);
-        for (int64_t j = 0; j < red_count; ++j) acc = combine(acc, static_cast<A>(p[j]));
-      } else {
-        for_each_offset(red_n, red_shape, red_strides, kept_offset(i),
-                        [&](int64_t off) { acc = combine(acc, static_cast<A>(x[off])); });
-      }
+      for_each_row(red_n, red_shape, red_strides, kept_offset(i),
+                   [&](int64_t off, int64_t n, int64_t stride) { acc = fold_row(acc, off, n, stride); });
       o[i] = static_cast<T>(acc);
     }
   });
