@@ -2,6 +2,7 @@
 // direct cblas_sgemm on the same buffers.
 #include <cblas.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "bench/direct_blas.h"
@@ -11,6 +12,9 @@
 namespace strata::bench {
 
 namespace {
+
+constexpr int kW4Rounds = 8;
+constexpr double kW4RoundSeconds = 0.1;
 
 template <class Fn>
 double seconds_per_call(Fn&& fn, double min_seconds = 0.5) {
@@ -49,12 +53,21 @@ std::vector<Figure> run_w4_gemm() {
     const int m = shapes[i][0], k = shapes[i][1], n = shapes[i][2];
     Tensor a = randn({m, k}, {}, &gen), b = randn({k, n}, {}, &gen), c = zeros({m, n});
     const double flops = 2.0 * m * n * k;
-    const double engine = seconds_per_call([&] { Tensor r = matmul(a, b); });
-    DirectBlasThreads blas_threads;
-    const double blas = seconds_per_call([&] {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.data_ptr<float>(), k,
-                  b.data_ptr<float>(), n, 0.0f, c.data_ptr<float>(), n);
-    });
+    // The engine and the direct call alternate in short rounds and each keeps its best: on these
+    // shared machines one 0.5 s pair, engine then direct, moved the ratio by 10% between runs
+    // (W4b 0.91x to 1.02x) as neighbours came and went.
+    double engine = 1e30, blas = 1e30;
+    for (int round = 0; round < kW4Rounds; ++round) {
+      engine = std::min(engine, seconds_per_call([&] { Tensor r = matmul(a, b); }, kW4RoundSeconds));
+      DirectBlasThreads blas_threads;
+      blas = std::min(blas, seconds_per_call(
+                                [&] {
+                                  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f,
+                                              a.data_ptr<float>(), k, b.data_ptr<float>(), n, 0.0f,
+                                              c.data_ptr<float>(), n);
+                                },
+                                kW4RoundSeconds));
+    }
     figures.push_back({names[i], "GFLOP/s", flops / engine / 1e9,
                        std::to_string(m) + "x" + std::to_string(k) + " @ " + std::to_string(k) + "x" + std::to_string(n),
                        flops / blas / 1e9});

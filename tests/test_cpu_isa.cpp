@@ -55,6 +55,7 @@ Results run_battery(DType dtype) {
 
   const std::vector<std::pair<std::string, std::function<Tensor(const Tensor&)>>> unaries = {
       {"exp", [](const Tensor& a) { return exp(a); }},
+      {"expm1", [](const Tensor& a) { return expm1(a); }},
       {"sigmoid", [](const Tensor& a) { return sigmoid(a); }},
       {"silu", [](const Tensor& a) { return silu(a); }},
       {"tanh", [](const Tensor& a) { return tanh(a); }},

@@ -1,4 +1,4 @@
-// The vectorisable float exp, softplus tail, sigmoid and tanh of backends/cpu/vector_math.h against
+// The vectorisable float exp, expm1, softplus tail, sigmoid and tanh of backends/cpu/vector_math.h against
 // libm evaluated in double and rounded once: accuracy in ulp over their whole ranges (every 257th
 // float bit pattern, about 9 million values per function) and the special values.
 #include <bit>
@@ -11,6 +11,7 @@
 #include "backends/cpu/vector_math.h"
 
 using strata::cpu::exp_f32;
+using strata::cpu::expm1_f32;
 using strata::cpu::sigmoid;
 using strata::cpu::softplus_tail_f32;
 using strata::cpu::tanh_f32;
@@ -118,4 +119,24 @@ TEST_CASE("tanh_f32 is within 2 ulp of libm over the whole float range, odd, wit
   CHECK(std::isnan(tanh_f32(std::numeric_limits<float>::quiet_NaN())));
   // Denormal inputs: tanh(x) = x.
   CHECK(tanh_f32(1e-40f) == 1e-40f);
+}
+
+TEST_CASE("expm1_f32 is within 2 ulp of libm over its whole range, keeps -0 and saturates", "[vector_math]") {
+  // Through the switch from the series to e^x - 1 at |x| = 0.5, on both sides, up to overflow.
+  const auto reference = [](double x) { return std::expm1(x); };
+  const WorstUlp worst = worst_ulp(-110.0f, 88.0f, expm1_f32, reference);
+  INFO("worst " << worst.ulp << " ulp at x = " << worst.at);
+  CHECK(worst.ulp <= 2);
+  const WorstUlp small = worst_ulp(-0.5f, 0.5f, expm1_f32, reference);  // where e^x - 1 would cancel
+  INFO("worst below 0.5: " << small.ulp << " ulp at x = " << small.at);
+  CHECK(small.ulp <= 1);
+  const float inf = std::numeric_limits<float>::infinity();
+  CHECK(expm1_f32(inf) == inf);
+  CHECK(expm1_f32(89.0f) == inf);
+  CHECK(expm1_f32(-inf) == -1.0f);
+  CHECK(expm1_f32(-120.0f) == -1.0f);
+  CHECK(std::bit_cast<uint32_t>(expm1_f32(-0.0f)) == std::bit_cast<uint32_t>(-0.0f));
+  CHECK(expm1_f32(0.0f) == 0.0f);
+  CHECK(expm1_f32(1e-40f) == 1e-40f);  // denormal: expm1(x) = x
+  CHECK(std::isnan(expm1_f32(std::numeric_limits<float>::quiet_NaN())));
 }

@@ -120,7 +120,7 @@ void unary_typed(UnaryOp op, const View& in, const View& out, double p0d, double
       case UnaryOp::Exp: return map1<T, T>(in, out, [](T x) { return cpu::fast_exp(x); });
       case UnaryOp::Log: return map1<T, T>(in, out, [](T x) { return std::log(x); });
       case UnaryOp::Log1p: return map1<T, T>(in, out, [](T x) { return std::log1p(x); });
-      case UnaryOp::Expm1: return map1<T, T>(in, out, [](T x) { return std::expm1(x); });
+      case UnaryOp::Expm1: return map1<T, T>(in, out, [](T x) { return cpu::fast_expm1(x); });
       case UnaryOp::Sqrt: return map1<T, T>(in, out, [](T x) { return std::sqrt(x); });
       case UnaryOp::Rsqrt: return map1<T, T>(in, out, [](T x) { return T(1) / std::sqrt(x); });
       case UnaryOp::Reciprocal: return map1<T, T>(in, out, [](T x) { return T(1) / x; });
@@ -132,7 +132,7 @@ void unary_typed(UnaryOp op, const View& in, const View& out, double p0d, double
         return map1<T, T>(in, out, [](T x) { return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2))); });
       case UnaryOp::Silu: return map1<T, T>(in, out, [](T x) { return x * cpu::sigmoid(x); });
       case UnaryOp::LeakyRelu: return map1<T, T>(in, out, [=](T x) { return x > 0 ? x : p0 * x; });
-      case UnaryOp::Elu: return map1<T, T>(in, out, [=](T x) { return x > 0 ? x : p0 * std::expm1(x); });
+      case UnaryOp::Elu: return map1<T, T>(in, out, [=](T x) { return x > 0 ? x : p0 * cpu::fast_expm1(x); });
       case UnaryOp::DivScalar: return map1<T, T>(in, out, [=](T x) { return x / p0; });
       case UnaryOp::RdivScalar: return map1<T, T>(in, out, [=](T x) { return p0 / x; });
       case UnaryOp::PowScalar:
