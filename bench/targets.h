@@ -28,8 +28,8 @@ struct TargetRow {
 };
 
 // Every target row; `peer` may have no figures (no --vs), in which case peer rows are unchecked.
-// `w1_products_gflops` (the W1 step's products alone, 0 if not measured) is shown beside W1's
-// sgemm fraction as its ceiling.
+// `w1_products_gflops` (the W1 step's products as bare cblas_sgemm calls, 0 if not measured) is
+// shown beside W1's sgemm fraction for comparison.
 std::vector<TargetRow> check_targets(const EngineRun& strata, const EngineRun& peer, double sgemm_gflops,
                                      double w1_products_gflops = 0);
 

@@ -27,8 +27,8 @@ Figure run_w3_fm_2d(bool quick, Device device = Device::cpu(), int64_t batch = 1
 std::vector<Figure> run_w4_gemm();  // W4a 1024^3 and W4b 128x784x512, each with its cblas figure
 Figure run_w5_small_ops(bool quick, Device device = Device::cpu());
 std::vector<Figure> run_blas_threading();
-// The products of one W1 step as direct cblas_sgemm calls (bench/w1_gemm_ceiling.cpp): GFLOP/s.
-Figure run_w1_gemm_ceiling();
+// The products of one W1 step as direct cblas_sgemm calls (bench/w1_bare_products.cpp): GFLOP/s.
+Figure run_w1_bare_products();
 
 // GFLOP/s of a large square cblas_sgemm, measured now (the machine's practical sgemm limit).
 double measure_sgemm_gflops();

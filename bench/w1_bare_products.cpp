@@ -1,8 +1,9 @@
-// The ceiling of W1's sgemm fraction: the matrix products of one W1 training step (forward and
-// backward of its seven Linear layers at batch 128), issued as direct cblas_sgemm calls with the
-// engine's thread setting and nothing else between them. W1's fraction of the sgemm limit cannot
-// exceed this one's, whatever the engine does outside its products, because these shapes (k or n
-// of 32 and 128) run well below a 1024^3 product's speed.
+// W1's products as a plain BLAS user issues them: the matrix products of one W1 training step
+// (forward and backward of its seven Linear layers at batch 128), as direct cblas_sgemm calls on
+// OpenBLAS's own threads, one after another, nothing else between them. These shapes (k or n of
+// 32 and 128) run below a 1024^3 product's speed, so this is the fraction of the sgemm limit a
+// W1 built on plain BLAS calls could at most reach. It does not bound strata: the engine splits
+// a product over its own threads and runs a backward's two gradient products side by side.
 #include <cblas.h>
 
 #include <chrono>
@@ -28,7 +29,7 @@ constexpr int kBatch = 128;
 
 }  // namespace
 
-Figure run_w1_gemm_ceiling() {
+Figure run_w1_bare_products() {
   struct Buffers {
     std::vector<float> x, w, y, gy, gx, gw;
   };
