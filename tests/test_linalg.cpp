@@ -203,6 +203,10 @@ TEST_CASE("gradients of bmm, addmm, linear, dot, outer", "[linalg][grad]") {
 
 TEST_CASE("gradient products issued as one group (side by side on 2 threads) match naive products", "[linalg][grad]") {
   ThreadCountGuard guard;
+  // Values are sums of 50 to 128 products of N(0, 1) numbers (magnitudes up to ~30), in float64;
+  // OpenBLAS blocks the sums in another order than the naive loop, which moves the last few bits
+  // (~1e-14). 1e-10 is far above that and far below any wrong element, transpose or missed
+  // batch (errors of order 1).
   // Each product has well over 2^16 multiply-adds, so on 2 threads the CPU backend runs a
   // layer's two gradient products one per thread instead of splitting each.
   for (int threads : {1, 2}) {
@@ -239,7 +243,8 @@ TEST_CASE("Backend::gemm_group runs mixed products, small and empty ones include
   ThreadCountGuard guard;
   set_num_threads(2);
   // Two products worth a thread each, then a group with a tiny one and one with k = 0 (C = beta C),
-  // which run in turn.
+  // which run in turn. The products compare with a margin of 1e-12 (float64, values up to ~30,
+  // BLAS summing in another order than the naive loop moves ~1e-14); C = beta C is exact.
   const std::vector<double> a1 = rnd({70, 60}, 160).to_vector<double>(), b1 = rnd({60, 50}, 161).to_vector<double>();
   const std::vector<double> a2 = rnd({50, 80}, 162).to_vector<double>(), b2 = rnd({80, 40}, 163).to_vector<double>();
   std::vector<double> c1(70 * 50, -1.0), c2(50 * 40, -1.0), c3(2 * 2, -1.0), c4(3 * 3, 7.0);
