@@ -1,6 +1,7 @@
 #include "loopback_device.h"
 
 #include <cstring>
+#include <vector>
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cuda/cuda_loader.h"
@@ -67,6 +68,18 @@ class LoopbackBackend final : public Backend {
             int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c, int64_t ldc, int64_t sc,
             int64_t batch) override {
     cpu().gemm(dtype, ta, tb, m, n, k, alpha, untag(a), lda, sa, untag(b), ldb, sb, beta, untag(c), ldc, sc, batch);
+  }
+  // The CPU's grouping too: it runs large products side by side, each on one thread, and
+  // OpenBLAS's AVX-512 kernels round a product split over threads differently from a whole one
+  // (their small-matrix path and blocking over k depend on the shape).
+  void gemm_group(const GemmCall* calls, size_t count) override {
+    std::vector<GemmCall> untagged(calls, calls + count);
+    for (GemmCall& g : untagged) {
+      g.a = untag(g.a);
+      g.b = untag(g.b);
+      g.c = untag(g.c);
+    }
+    cpu().gemm_group(untagged.data(), count);
   }
   void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias,
                       void* out) override {
