@@ -6,6 +6,7 @@
 // Every workload runs in its own child process (this program with --worker ID), so the peak
 // resident memory reported for it is that workload's alone. The driver also measures this
 // machine's sgemm limit (a large cblas_sgemm) in the same run, for the sgemm fractions of W1-W3.
+#include <cblas.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -24,7 +25,6 @@
 #include "bench/child_process.h"
 #include "bench/protocol.h"
 #include "bench/targets.h"
-#include "backends/cpu/blas_core.h"
 #include "backends/cpu/cpu_isa.h"
 #include "bench/workloads.h"
 #include "core/error.h"
@@ -162,11 +162,11 @@ int run_driver(const std::vector<std::string>& workloads, const std::string& vs,
                int threads, bool quick, int repeats, bool peer_default_threads, bool gpu) {
   utsname u{};
   uname(&u);
-  // Every worker inherits OPENBLAS_CORETYPE from this process (blas_core.h), libtorch's too: it
-  // links the same OpenBLAS.
-  std::printf("strata-bench: %s %s, %u hardware threads; strata with %d threads and %s CPU kernels; OpenBLAS "
-              "%s kernels", u.sysname, u.machine, std::thread::hardware_concurrency(), threads,
-              cpu::cpu_isa_name(cpu::cpu_isa()), cpu::blas_core_name());
+  // OpenBLAS's kernels set the sgemm limit and most of W1-W4: name them (OPENBLAS_CORETYPE in the
+  // environment overrides OpenBLAS's own pick, for strata and libtorch alike).
+  std::printf("strata-bench: %s %s, %u hardware threads; strata with %d threads and %s CPU kernels, OpenBLAS %s "
+              "kernels", u.sysname, u.machine, std::thread::hardware_concurrency(), threads,
+              cpu::cpu_isa_name(cpu::cpu_isa()), openblas_get_corename());
   if (gpu) {
     STRATA_CHECK(cuda_is_available(), "strata-bench --device cuda: no usable GPU (", cuda_unavailable_reason(), ")");
     STRATA_CHECK(vs != "libtorch", "strata-bench --device cuda: Debian's libtorch is built without CUDA; use --vs pytorch");
@@ -237,7 +237,6 @@ int run_driver(const std::vector<std::string>& workloads, const std::string& vs,
 
 int main(int argc, char** argv) {
   using namespace strata::bench;
-  strata::cpu::reexec_with_widest_blas_core(argv);
   CLI::App app{"strata-bench: the workloads of shared/bench/WORKLOADS.md, optionally beside libtorch or PyTorch"};
   std::string only, vs, worker, python;
   int threads = 2, repeats = 1;

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <exception>
 
-#include "backends/cpu/blas_core.h"
 #include "cli/command_line.h"
 #include "engine/distributed/communicator.h"
 #include "training/generalization_report.h"
@@ -21,7 +20,6 @@ using namespace strata;
 using namespace strata::training;
 
 int main(int argc, char** argv) {
-  cpu::reexec_with_widest_blas_core(argv);  // OpenBLAS's AVX-512 kernels where it missed them (blas_core.h)
   cli::CommandLine command_line;
   try {
     cli::Command c;

@@ -2,7 +2,6 @@
 // Adam and cross-entropy, then its test accuracy.
 #include <cstdio>
 
-#include "backends/cpu/blas_core.h"
 #include "engine/data/fashion_mnist.h"
 #include "engine/data/loader.h"
 #include "engine/optim/adam.h"
@@ -11,10 +10,7 @@
 
 using namespace strata;
 
-int main(int, char** argv) {
-  // OpenBLAS 0.3.21 runs AVX2 kernels on AMD's AVX-512 CPUs; this re-runs the program with its
-  // AVX-512 ones there (backends/cpu/blas_core.h).
-  strata::cpu::reexec_with_widest_blas_core(argv);
+int main() {
   try {
     manual_seed(0);
     auto net = std::make_shared<nn::Sequential>();

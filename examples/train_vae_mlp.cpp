@@ -8,7 +8,6 @@
 #include <cstring>
 #include <string>
 
-#include "backends/cpu/blas_core.h"
 #include "engine/data/fashion_mnist.h"
 #include "engine/data/loader.h"
 #include "engine/optim/adam.h"
@@ -38,9 +37,6 @@ double test_loss(models::MlpVae& vae, const TensorDataset& test, uint64_t seed) 
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OpenBLAS 0.3.21 runs AVX2 kernels on AMD's AVX-512 CPUs; this re-runs the program with its
-  // AVX-512 ones there (backends/cpu/blas_core.h).
-  strata::cpu::reexec_with_widest_blas_core(argv);
   int epochs = 1, threads = 0;
   uint64_t seed = 0;
   for (int i = 1; i < argc; ++i) {

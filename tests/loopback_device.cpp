@@ -69,9 +69,10 @@ class LoopbackBackend final : public Backend {
             int64_t batch) override {
     cpu().gemm(dtype, ta, tb, m, n, k, alpha, untag(a), lda, sa, untag(b), ldb, sb, beta, untag(c), ldc, sc, batch);
   }
-  // The CPU's grouping too: it runs large products side by side, each on one thread, and
-  // OpenBLAS's AVX-512 kernels round a product split over threads differently from a whole one
-  // (their small-matrix path and blocking over k depend on the shape).
+  // The CPU's grouping too: it runs two large products side by side, each whole on one thread,
+  // where gemm() splits each over the threads; and OpenBLAS's Haswell kernels round a product
+  // computed in two blocks of rows or columns differently from the whole product (1-10% of the
+  // elements of W1's shapes differ in the last bits; its SkylakeX/Cooperlake kernels agree).
   void gemm_group(const GemmCall* calls, size_t count) override {
     std::vector<GemmCall> untagged(calls, calls + count);
     for (GemmCall& g : untagged) {
