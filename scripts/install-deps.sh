@@ -10,6 +10,7 @@ packages=(
   libopenblas-dev libtbb-dev zlib1g-dev   # the engine: BLAS, threads, gzip for IDX files
   nlohmann-json3-dev libstb-dev           # safetensors/JSON configs, PNG writing
   libcli11-dev                            # the strata command's flags
+  libmimalloc-dev                         # the allocator strata's programs run on (CMakeLists.txt)
   liblapacke-dev                          # symmetric eigenvalues (analysis/linear_algebra)
   libopenmpi-dev openmpi-bin              # data-parallel training over processes (engine/distributed)
   catch2                                  # the test suite (Catch2 v2)
