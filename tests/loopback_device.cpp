@@ -72,7 +72,7 @@ class LoopbackBackend final : public Backend {
   // The CPU's grouping too: it runs two large products side by side, each whole on one thread,
   // where gemm() splits each over the threads; and OpenBLAS's Haswell kernels round a product
   // computed in two blocks of rows or columns differently from the whole product (1-10% of the
-  // elements of W1's shapes differ in the last bits; its SkylakeX/Cooperlake kernels agree).
+  // elements of W1's shapes differ in the last bits; its Cooperlake kernels agreed on a Zen 5).
   void gemm_group(const GemmCall* calls, size_t count) override {
     std::vector<GemmCall> untagged(calls, calls + count);
     for (GemmCall& g : untagged) {
