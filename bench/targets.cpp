@@ -45,7 +45,7 @@ TargetRow versus_peer(const std::string& workload, const EngineRun& strata, cons
 }  // namespace
 
 std::vector<TargetRow> check_targets(const EngineRun& strata, const EngineRun& peer, double sgemm_gflops,
-                                     double w1_products_gflops) {
+                                     double w1_products_gflops, double w1_layers_gflops) {
   std::vector<TargetRow> rows;
   rows.push_back(versus_peer("W1", strata, peer, 1.5, false));
   {
@@ -53,8 +53,13 @@ std::vector<TargetRow> check_targets(const EngineRun& strata, const EngineRun& p
     if (const Figure* s = find(strata, "W1"); s && sgemm_gflops > 0) {
       const double fraction = s->value * flops_per_unit("W1") / (sgemm_gflops * 1e9);
       std::string measured = format("%.1f%%", 100 * fraction);
+      std::vector<std::string> alone;
       if (w1_products_gflops > 0)
-        measured += " (products alone: " + format("%.1f%%", 100 * w1_products_gflops / sgemm_gflops) + ")";
+        alone.push_back("products alone: " + format("%.1f%%", 100 * w1_products_gflops / sgemm_gflops));
+      if (w1_layers_gflops > 0)
+        alone.push_back("Linear layers alone: " + format("%.1f%%", 100 * w1_layers_gflops / sgemm_gflops));
+      for (size_t i = 0; i < alone.size(); ++i) measured += (i == 0 ? " (" : ", ") + alone[i];
+      if (!alone.empty()) measured += ")";
       row = {row.target, measured, true, fraction >= 0.70};
     }
     rows.push_back(row);

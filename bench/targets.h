@@ -28,10 +28,11 @@ struct TargetRow {
 };
 
 // Every target row; `peer` may have no figures (no --vs), in which case peer rows are unchecked.
-// `w1_products_gflops` (the W1 step's products as bare cblas_sgemm calls, 0 if not measured) is
-// shown beside W1's sgemm fraction for comparison.
+// `w1_products_gflops` (the W1 step's products as bare cblas_sgemm calls) and `w1_layers_gflops`
+// (W1's Linear layers through strata alone), 0 where not measured, are shown beside W1's sgemm
+// fraction for comparison.
 std::vector<TargetRow> check_targets(const EngineRun& strata, const EngineRun& peer, double sgemm_gflops,
-                                     double w1_products_gflops = 0);
+                                     double w1_products_gflops = 0, double w1_layers_gflops = 0);
 
 // The GPU targets of the CUDA backend issue (W6 against PyTorch eager on the same GPU): at least its
 // throughput on W1, W2 and W3, and less time per step on W5.

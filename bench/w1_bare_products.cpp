@@ -10,53 +10,38 @@
 #include <vector>
 
 #include "bench/direct_blas.h"
+#include "bench/w1_layers.h"
 #include "bench/workloads.h"
 
 namespace strata::bench {
-
-namespace {
-
-struct LinearShape {
-  int in, out;
-  bool input_needs_grad;  // false for the first layer: the data needs no gradient
-};
-
-// W1 of WORKLOADS.md: 784 -> 512 -> 256, heads 256 -> 32 (mean and log-variance), 32 -> 256 ->
-// 512 -> 784.
-const LinearShape kW1Layers[] = {{784, 512, false}, {512, 256, true}, {256, 32, true}, {256, 32, true},
-                                 {32, 256, true},   {256, 512, true}, {512, 784, true}};
-constexpr int kBatch = 128;
-
-}  // namespace
 
 Figure run_w1_bare_products() {
   struct Buffers {
     std::vector<float> x, w, y, gy, gx, gw;
   };
   std::vector<Buffers> layers;
-  double flops = 0;
-  for (const LinearShape& l : kW1Layers) {
-    const size_t n = kBatch, in = static_cast<size_t>(l.in), out = static_cast<size_t>(l.out);
+  const double flops = w1_product_flops_per_image() * kW1Batch;
+  for (const W1LinearShape& l : kW1Layers) {
+    const size_t n = kW1Batch, in = static_cast<size_t>(l.in), out = static_cast<size_t>(l.out);
     layers.push_back({std::vector<float>(n * in, 0.5f), std::vector<float>(out * in, 0.01f),
                       std::vector<float>(n * out), std::vector<float>(n * out, 0.1f), std::vector<float>(n * in),
                       std::vector<float>(out * in)});
-    flops += 2.0 * n * in * out * (l.input_needs_grad ? 3 : 2);
   }
   // The products as a Linear layer issues them: y = x W^T, gx = gy W, gW = gy^T x.
   auto step = [&] {
     for (size_t i = 0; i < layers.size(); ++i) {
-      const LinearShape& l = kW1Layers[i];
+      const W1LinearShape& l = kW1Layers[i];
       Buffers& b = layers[i];
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kBatch, l.out, l.in, 1.0f, b.x.data(), l.in, b.w.data(),
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kW1Batch, l.out, l.in, 1.0f, b.x.data(), l.in, b.w.data(),
                   l.in, 0.0f, b.y.data(), l.out);
     }
     for (size_t i = layers.size(); i-- > 0;) {
-      const LinearShape& l = kW1Layers[i];
+      const W1LinearShape& l = kW1Layers[i];
       Buffers& b = layers[i];
       if (l.input_needs_grad)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kBatch, l.in, l.out, 1.0f, b.gy.data(), l.out,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kW1Batch, l.in, l.out, 1.0f, b.gy.data(), l.out,
                     b.w.data(), l.in, 0.0f, b.gx.data(), l.in);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l.out, l.in, kBatch, 1.0f, b.gy.data(), l.out, b.x.data(),
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l.out, l.in, kW1Batch, 1.0f, b.gy.data(), l.out, b.x.data(),
                   l.in, 0.0f, b.gw.data(), l.in);
     }
   };
@@ -71,7 +56,7 @@ Figure run_w1_bare_products() {
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   } while (elapsed < 1.0);
   return {"W1-products", "GFLOP/s", flops * steps / elapsed / 1e9,
-          "the 20 cblas_sgemm calls of one W1 step alone, " + std::to_string(flops / kBatch / 1e6).substr(0, 4) +
+          "the 20 cblas_sgemm calls of one W1 step alone, " + std::to_string(flops / kW1Batch / 1e6).substr(0, 4) +
               " MFLOP per image"};
 }
 

@@ -29,6 +29,9 @@ Figure run_w5_small_ops(bool quick, Device device = Device::cpu());
 std::vector<Figure> run_blas_threading();
 // The products of one W1 step as direct cblas_sgemm calls (bench/w1_bare_products.cpp): GFLOP/s.
 Figure run_w1_bare_products();
+// W1's seven Linear layers, forward and backward through the engine, alone
+// (bench/w1_linear_layers.cpp): GFLOP/s.
+Figure run_w1_linear_layers();
 
 // GFLOP/s of a large square cblas_sgemm, measured now (the machine's practical sgemm limit).
 double measure_sgemm_gflops();
