@@ -2,6 +2,7 @@
 // 16) trained for one epoch on Fashion-MNIST, 468 steps of 128 after one warm-up step.
 #include <chrono>
 
+#include "bench/step_times.h"
 #include "bench/workloads.h"
 #include "engine/data/fashion_mnist.h"
 #include "engine/data/loader.h"
@@ -32,11 +33,12 @@ Figure run_w2_conv_vae(bool quick, Device device, int64_t batch) {
   step(loader.batch(0));  // warm-up
   const int64_t steps = quick ? 10 : loader.num_batches();
   const auto start = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < steps; ++i) step(loader.batch(i));
+  StepTimes times;
+  for (int64_t i = 0; i < steps; ++i) times.time([&] { step(loader.batch(i)); });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return {"W2", "images/s", static_cast<double>(steps * batch) / seconds,
           std::to_string(steps) + " steps of " + std::to_string(batch) + " on " + device.str() + ", last batch loss " +
-              std::to_string(last_loss)};
+              std::to_string(last_loss) + "; " + times.summary()};
 }
 
 }  // namespace strata::bench

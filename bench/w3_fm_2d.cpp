@@ -5,6 +5,7 @@
 // training loop would.
 #include <chrono>
 
+#include "bench/step_times.h"
 #include "bench/workloads.h"
 #include "engine/optim/adam.h"
 #include "models/nn/nn.h"
@@ -40,11 +41,12 @@ Figure run_w3_fm_2d(bool quick, Device device, int64_t batch) {
   step();  // warm-up
   const int steps = quick ? 30 : 300;
   const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < steps; ++i) step();
+  StepTimes times;
+  for (int i = 0; i < steps; ++i) times.time(step);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return {"W3", "steps/s", steps / seconds,
           std::to_string(steps) + " steps of " + std::to_string(batch) + " on " + device.str() + ", last loss " +
-              std::to_string(last_loss)};
+              std::to_string(last_loss) + "; " + times.summary()};
 }
 
 }  // namespace strata::bench
