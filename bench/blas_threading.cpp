@@ -3,11 +3,11 @@
 // OpenBLAS (what the CPU backend does for batches). backends/cpu/cpu_gemm.cpp cites these figures.
 #include <cblas.h>
 
-#include <chrono>
 #include <vector>
 
 #include <tbb/parallel_for.h>
 
+#include "bench/timing.h"
 #include "bench/workloads.h"
 #include "engine/threading.h"
 
@@ -15,17 +15,8 @@ namespace strata::bench {
 
 namespace {
 template <class Fn>
-double milliseconds(Fn&& fn) {
-  fn();
-  int reps = 0;
-  double elapsed = 0;
-  const auto start = std::chrono::steady_clock::now();
-  do {
-    fn();
-    ++reps;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  } while (elapsed < 0.3);
-  return elapsed / reps * 1e3;
+double milliseconds_per_call(Fn&& fn) {
+  return 1e3 * seconds_per_call(fn, 0.3);
 }
 }  // namespace
 
@@ -44,10 +35,10 @@ std::vector<Figure> run_blas_threading() {
                   k, b.data() + static_cast<size_t>(i) * k * n, n, 0.0f, out.data() + static_cast<size_t>(i) * m * n, n);
     };
     openblas_set_num_threads(threads);
-    const double own_threads = milliseconds([&] { for (int i = 0; i < batch; ++i) one(i); });
+    const double own_threads = milliseconds_per_call([&] { for (int i = 0; i < batch; ++i) one(i); });
     openblas_set_num_threads(1);
-    const double serial = milliseconds([&] { for (int i = 0; i < batch; ++i) one(i); });
-    const double over_tbb = milliseconds([&] { tbb::parallel_for(0, batch, [&](int i) { one(i); }); });
+    const double serial = milliseconds_per_call([&] { for (int i = 0; i < batch; ++i) one(i); });
+    const double over_tbb = milliseconds_per_call([&] { tbb::parallel_for(0, batch, [&](int i) { one(i); }); });
     openblas_set_num_threads(1);  // as the CPU backend keeps it
     const std::string name = "gemm threads " + std::to_string(batch) + "x[" + std::to_string(m) + "x" +
                              std::to_string(k) + " @ " + std::to_string(k) + "x" + std::to_string(n) + "]";

@@ -6,11 +6,11 @@
 // a product over its own threads and runs a backward's two gradient products side by side.
 #include <cblas.h>
 
-#include <chrono>
 #include <vector>
 
 #include "bench/direct_blas.h"
 #include "bench/w1_layers.h"
+#include "bench/timing.h"
 #include "bench/workloads.h"
 
 namespace strata::bench {
@@ -46,16 +46,8 @@ Figure run_w1_bare_products() {
     }
   };
   DirectBlasThreads blas_threads;
-  step();  // warm-up
-  int steps = 0;
-  double elapsed = 0;
-  const auto start = std::chrono::steady_clock::now();
-  do {
-    step();
-    ++steps;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  } while (elapsed < 1.0);
-  return {"W1-products", "GFLOP/s", flops * steps / elapsed / 1e9,
+  const double seconds = seconds_per_call(step, 1.0);
+  return {"W1-products", "GFLOP/s", flops / seconds / 1e9,
           "the 20 cblas_sgemm calls of one W1 step alone, " + std::to_string(flops / kW1Batch / 1e6).substr(0, 4) +
               " MFLOP per image"};
 }

@@ -6,10 +6,10 @@
 // (2.1 of 2.45 ms in a quiet step on 2 cores), and at batch 128 OpenBLAS runs their products below
 // a 1024^3 product's speed, so this fraction of the sgemm limit is the most W1 could reach if the
 // rest of its step (the loss, the sampling, Adam, the batch gather) cost nothing.
-#include <chrono>
 #include <vector>
 
 #include "bench/w1_layers.h"
+#include "bench/timing.h"
 #include "bench/workloads.h"
 #include "engine/autograd.h"
 #include "engine/creation.h"
@@ -40,16 +40,8 @@ Figure run_w1_linear_layers() {
       linear(l.x, l.weight, l.bias).backward(l.grad_out);
     }
   };
-  step();  // warm-up
-  int steps = 0;
-  double elapsed = 0;
-  const auto start = std::chrono::steady_clock::now();
-  do {
-    step();
-    ++steps;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  } while (elapsed < 1.0);
-  return {"W1-layers", "GFLOP/s", w1_product_flops_per_image() * kW1Batch * steps / elapsed / 1e9,
+  const double seconds = seconds_per_call(step, 1.0);
+  return {"W1-layers", "GFLOP/s", w1_product_flops_per_image() * kW1Batch / seconds / 1e9,
           "strata's forward and backward of W1's seven Linear layers alone"};
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "bench/direct_blas.h"
+#include "bench/timing.h"
 #include "bench/workloads.h"
 #include "ops/ops.h"
 
@@ -15,20 +16,6 @@ namespace {
 
 constexpr int kW4Rounds = 8;
 constexpr double kW4RoundSeconds = 0.1;
-
-template <class Fn>
-double seconds_per_call(Fn&& fn, double min_seconds = 0.5) {
-  fn();  // warm-up
-  int calls = 0;
-  const auto start = std::chrono::steady_clock::now();
-  double elapsed = 0;
-  do {
-    fn();
-    ++calls;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  } while (elapsed < min_seconds);
-  return elapsed / calls;
-}
 
 }  // namespace
 
@@ -40,7 +27,7 @@ double measure_sgemm_gflops() {
   const double s = seconds_per_call([&] {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data_ptr<float>(), n,
                 b.data_ptr<float>(), n, 0.0f, c.data_ptr<float>(), n);
-  });
+  }, 0.5);
   return 2.0 * n * n * n / s / 1e9;
 }
 
