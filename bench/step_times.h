@@ -1,5 +1,5 @@
 // The time of every step of a workload's loop. A workload's figure stays its whole loop's
-// average, as WORKLOADS.md defines it; the fastest and the median step, printed in its note, show
+// average (total_seconds()), as WORKLOADS.md defines it; the fastest and the median step, printed in its note, show
 // how much of that average the machine's neighbours took: on these shared 2-core machines a W1
 // epoch's median step ran 8-20% slower than its fastest, and its slowest steps ran at one
 // thread's speed.
@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ class StepTimes {
     step();
     seconds_.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
+
+  double total_seconds() const { return std::accumulate(seconds_.begin(), seconds_.end(), 0.0); }
 
   // "step fastest 2430 us, median 2620 us" (empty before the first step).
   std::string summary() const {

@@ -53,13 +53,14 @@ std::vector<TargetRow> check_targets(const EngineRun& strata, const EngineRun& p
     if (const Figure* s = find(strata, "W1"); s && sgemm_gflops > 0) {
       const double fraction = s->value * flops_per_unit("W1") / (sgemm_gflops * 1e9);
       std::string measured = format("%.1f%%", 100 * fraction);
-      std::vector<std::string> alone;
-      if (w1_products_gflops > 0)
-        alone.push_back("products alone: " + format("%.1f%%", 100 * w1_products_gflops / sgemm_gflops));
-      if (w1_layers_gflops > 0)
-        alone.push_back("Linear layers alone: " + format("%.1f%%", 100 * w1_layers_gflops / sgemm_gflops));
-      for (size_t i = 0; i < alone.size(); ++i) measured += (i == 0 ? " (" : ", ") + alone[i];
-      if (!alone.empty()) measured += ")";
+      std::string alone;  // "products alone: 85.2%, Linear layers alone: 84.2%", of those measured
+      auto add_alone = [&](const char* what, double gflops) {
+        if (gflops > 0) alone += (alone.empty() ? "" : ", ") + std::string(what) + " alone: " +
+                                 format("%.1f%%", 100 * gflops / sgemm_gflops);
+      };
+      add_alone("products", w1_products_gflops);
+      add_alone("Linear layers", w1_layers_gflops);
+      if (!alone.empty()) measured += " (" + alone + ")";
       row = {row.target, measured, true, fraction >= 0.70};
     }
     rows.push_back(row);

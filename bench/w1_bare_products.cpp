@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "bench/direct_blas.h"
-#include "bench/w1_layers.h"
 #include "bench/timing.h"
+#include "bench/w1_layers.h"
 #include "bench/workloads.h"
 
 namespace strata::bench {

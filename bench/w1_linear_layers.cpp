@@ -8,10 +8,9 @@
 // rest of its step (the loss, the sampling, Adam, the batch gather) cost nothing.
 #include <vector>
 
-#include "bench/w1_layers.h"
 #include "bench/timing.h"
+#include "bench/w1_layers.h"
 #include "bench/workloads.h"
-#include "engine/autograd.h"
 #include "engine/creation.h"
 #include "engine/random.h"
 #include "ops/ops.h"

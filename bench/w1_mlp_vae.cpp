@@ -1,7 +1,5 @@
 // W1: the MLP VAE trained for one epoch on Fashion-MNIST (468 steps of 128 after one warm-up
 // step), reported as images/s. The sgemm fraction is computed by the driver (bench/main.cpp).
-#include <chrono>
-
 #include "bench/step_times.h"
 #include "bench/workloads.h"
 #include "engine/data/fashion_mnist.h"
@@ -31,10 +29,9 @@ Figure run_w1_mlp_vae(bool quick, Device device, int64_t batch) {
   loader.start_epoch();
   step(loader.batch(0));  // warm-up
   const int64_t steps = quick ? 50 : loader.num_batches();
-  const auto start = std::chrono::steady_clock::now();
   StepTimes times;
   for (int64_t i = 0; i < steps; ++i) times.time([&] { step(loader.batch(i)); });
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = times.total_seconds();
   return {"W1", "images/s", static_cast<double>(steps * batch) / seconds,
           std::to_string(steps) + " steps of " + std::to_string(batch) + " on " + device.str() + ", last batch loss " +
               std::to_string(last_loss) + "; " + times.summary()};

@@ -3,8 +3,6 @@
 // x0 ~ N(0, I), t ~ U(0, 1), x_t = (1 - t) x0 + t x1, loss = mean_batch ||v(x_t, t) - (x1 - x0)||^2,
 // Adam lr 1e-3, 300 steps after one warm-up step. The batch is drawn inside the timed step, as a
 // training loop would.
-#include <chrono>
-
 #include "bench/step_times.h"
 #include "bench/workloads.h"
 #include "engine/optim/adam.h"
@@ -40,10 +38,9 @@ Figure run_w3_fm_2d(bool quick, Device device, int64_t batch) {
   };
   step();  // warm-up
   const int steps = quick ? 30 : 300;
-  const auto start = std::chrono::steady_clock::now();
   StepTimes times;
   for (int i = 0; i < steps; ++i) times.time(step);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = times.total_seconds();
   return {"W3", "steps/s", steps / seconds,
           std::to_string(steps) + " steps of " + std::to_string(batch) + " on " + device.str() + ", last loss " +
               std::to_string(last_loss) + "; " + times.summary()};
