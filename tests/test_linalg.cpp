@@ -1,5 +1,8 @@
 // Matrix products against naive loops: 1-D/2-D/batched/broadcast matmul, transposed operands,
 // addmm, linear, dot, outer, bmm; gradients and bad input.
+#include <limits>
+#include <utility>
+
 #include "engine/dispatch.h"
 #include "test_helpers.h"
 
@@ -268,6 +271,32 @@ TEST_CASE("Backend::gemm_group runs mixed products, small and empty ones include
       REQUIRE(c3[i * 2 + j] == Approx(s).margin(1e-12));
     }
   for (double v : c4) REQUIRE(v == 3.5);
+}
+
+TEST_CASE("Backend::gemm with beta = 0 overwrites C, NaN included, and only C's own block", "[linalg]") {
+  ThreadCountGuard guard;
+  set_num_threads(2);
+  // beta = 0 means C's old values are never read (BLAS): the CPU backend clears C itself before
+  // accumulating into it (backends/cpu/blas.h). C here is a 40 x 64 block of a 40 x 70 buffer
+  // (ldc 70) holding NaN, products big enough to be split over both threads, by columns (m < n)
+  // and by rows (m > n, the second call on the transposed shape). The 6 columns past the block
+  // keep their sentinel. float32 sums in BLAS's order: margin 1e-4 for values up to ~30.
+  for (const auto& [m, n] : {std::pair<int64_t, int64_t>{40, 64}, std::pair<int64_t, int64_t>{64, 40}}) {
+    const int64_t k = 50, ldc = n + 6;
+    const Tensor a = to_dtype(rnd({m, k}, 170), DType::Float32), b = to_dtype(rnd({k, n}, 171), DType::Float32);
+    const std::vector<float> av = a.to_vector<float>(), bv = b.to_vector<float>();
+    std::vector<float> c(static_cast<size_t>(m * ldc), std::numeric_limits<float>::quiet_NaN());
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = n; j < ldc; ++j) c[i * ldc + j] = 5.0f;
+    backend_for(Device::cpu())
+        .gemm(DType::Float32, false, false, m, n, k, 1.0, av.data(), k, 0, bv.data(), n, 0, 0.0, c.data(), ldc, 0, 1);
+    const std::vector<double> want = naive_bmm(to_dtype(a, DType::Float64).to_vector<double>(),
+                                               to_dtype(b, DType::Float64).to_vector<double>(), 1, 1, m, k, n);
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n; ++j) REQUIRE(c[i * ldc + j] == Approx(want[i * n + j]).margin(1e-4));
+      for (int64_t j = n; j < ldc; ++j) REQUIRE(c[i * ldc + j] == 5.0f);
+    }
+  }
 }
 
 // --- bad input ---
