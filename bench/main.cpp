@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -159,7 +161,7 @@ void print_table(const EngineRun& strata, const EngineRun& peer, double sgemm) {
 }
 
 int run_driver(const std::vector<std::string>& workloads, const std::string& vs, const std::string& python,
-               int threads, bool quick, int repeats, bool peer_default_threads, bool gpu) {
+               int threads, bool quick, int repeats, bool peer_default_threads, bool gpu, double settle_seconds) {
   utsname u{};
   uname(&u);
   // OpenBLAS's kernels set the sgemm limit and most of W1-W4: name them (OPENBLAS_CORETYPE in the
@@ -190,20 +192,34 @@ int run_driver(const std::vector<std::string>& workloads, const std::string& vs,
     if (gpu && id != "sgemm") cmd.insert(cmd.end(), {"--device", "cuda"});
     return cmd;
   };
+  // Each worker process is followed by a pause before the next starts. On this project's machines
+  // (Firecracker VMs with free page reporting, page_reporting_order=11 on the kernel command
+  // line) the memory a process frees is reported to the host in the seconds after it exits, and
+  // whatever runs then is slowed: strata's W3 right after a PyTorch W3 (which frees ~800 MB) ran
+  // 127-141 steps/s, after a 3 s pause 144-154 (three alternations each, AMD EPYC Zen 3). Without
+  // the pause strata ran 5-10% slower in the PyTorch pairings than in the libtorch ones.
+  auto settle = [&] {
+    if (settle_seconds > 0) std::this_thread::sleep_for(std::chrono::duration<double>(settle_seconds));
+  };
+  auto run_worker_process = [&](const std::vector<std::string>& command, const std::map<std::string, std::string>& env,
+                                EngineRun& run, const std::string& id) {
+    collect(command, env, run, id);
+    settle();
+  };
   EngineRun strata_run{"strata", {}, {}};
   EngineRun peer_run{peer ? peer->engine : "", {}, {}};
   EngineRun sgemm_run{"sgemm", {}, {}};
   // The CPU's sgemm limit means nothing for GPU figures (W6 compares with the peer alone).
-  if (!gpu) collect(worker("sgemm"), {}, sgemm_run, "sgemm");
+  if (!gpu) run_worker_process(worker("sgemm"), {}, sgemm_run, "sgemm");
   for (const std::string& id : workloads) {
     for (int r = 0; r < repeats; ++r) {
-      collect(worker(id), {}, strata_run, id);
+      run_worker_process(worker(id), {}, strata_run, id);
       if (peer) {
         std::vector<std::string> cmd = peer->command;
         cmd.insert(cmd.end(), {"--worker", id, "--threads", peer_default_threads ? "0" : thread_arg});
         if (quick) cmd.push_back("--quick");
         if (gpu) cmd.insert(cmd.end(), {"--device", "cuda"});
-        collect(cmd, peer->env, peer_run, id);
+        run_worker_process(cmd, peer->env, peer_run, id);
       }
     }
   }
@@ -244,6 +260,7 @@ int main(int argc, char** argv) {
   CLI::App app{"strata-bench: the workloads of shared/bench/WORKLOADS.md, optionally beside libtorch or PyTorch"};
   std::string only, vs, worker, python;
   int threads = 2, repeats = 1;
+  double settle_seconds = 3;
   bool quick = false;
   std::string peer_threads = "tuned", device = "cpu";
   app.add_option("--only", only, "comma-separated workloads (W1,W2,W3,W4,W5; default all), or 'threads'");
@@ -259,6 +276,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"tuned", "default"}));
   app.add_option("--device", device, "cpu (default), or cuda: W6, the workloads W1 W2 W3 W5 on the GPU")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--settle", settle_seconds,
+                 "seconds of pause after each worker process, so that the next starts on a settled machine (default 3)")
+      ->check(CLI::Range(0.0, 60.0));
   app.add_option("--worker", worker, "internal: run one workload in this process and print its figures");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -280,7 +300,7 @@ int main(int argc, char** argv) {
       STRATA_CHECK(std::find(known.begin(), known.end(), w) != known.end(), "strata-bench --only: unknown workload \"",
                    w, "\"", gpu ? " for --device cuda (W1, W2, W3, W5)" : " (W1, W2, W3, W4, W5, or threads)");
     }
-    return run_driver(workloads, vs, python, threads, quick, repeats, peer_threads == "default", gpu);
+    return run_driver(workloads, vs, python, threads, quick, repeats, peer_threads == "default", gpu, settle_seconds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
