@@ -194,17 +194,15 @@ int run_driver(const std::vector<std::string>& workloads, const std::string& vs,
   };
   // Each worker process is followed by a pause before the next starts. On this project's machines
   // (Firecracker VMs with free page reporting, page_reporting_order=11 on the kernel command
-  // line) the memory a process frees is reported to the host in the seconds after it exits, and
-  // whatever runs then is slowed: strata's W3 right after a PyTorch W3 (which frees ~800 MB) ran
-  // 127-141 steps/s, after a 3 s pause 144-154 (three alternations each, AMD EPYC Zen 3). Without
-  // the pause strata ran 5-10% slower in the PyTorch pairings than in the libtorch ones.
-  auto settle = [&] {
-    if (settle_seconds > 0) std::this_thread::sleep_for(std::chrono::duration<double>(settle_seconds));
-  };
+  // line) the memory a process frees is reported to the host in the seconds after it exits, which
+  // we take to be why whatever runs then is slowed: strata's W3 right after a PyTorch W3 (which
+  // frees ~800 MB) ran 127-141 steps/s, after a 3 s pause 144-154 (three alternations each, AMD
+  // EPYC Zen 3). Without the pause strata ran 5-10% slower in the PyTorch pairings than in the
+  // libtorch ones.
   auto run_worker_process = [&](const std::vector<std::string>& command, const std::map<std::string, std::string>& env,
                                 EngineRun& run, const std::string& id) {
     collect(command, env, run, id);
-    settle();
+    std::this_thread::sleep_for(std::chrono::duration<double>(settle_seconds));
   };
   EngineRun strata_run{"strata", {}, {}};
   EngineRun peer_run{peer ? peer->engine : "", {}, {}};
