@@ -54,6 +54,15 @@ class Backend {
   virtual void copy(const View& src, const View& dst) = 0;
   virtual void unary(UnaryOp op, const View& in, const View& out, double p0, double p1) = 0;
   virtual void binary(BinaryOp op, const View& a, const View& b, const View& out, double p0) = 0;
+  // out = f(x) and derivative = f'(x) in one pass, for an activation whose derivative shares most of
+  // its work with f (SiLU and GELU: sigmoid(x), or erf): the op then saves f'(x) and its backward is
+  // one multiply instead of a second evaluation. out and derivative are contiguous, `in` may be
+  // strided. Returns false, writing nothing, where the backend has no such kernel for `op`; the op
+  // then saves x and evaluates the derivative in its backward.
+  virtual bool unary_with_derivative(UnaryOp op, const View& in, const View& out, const View& derivative) {
+    (void)op, (void)in, (void)out, (void)derivative;
+    return false;
+  }
   // out = cond ? a : b; cond is bool.
   virtual void where(const View& cond, const View& a, const View& b, const View& out) = 0;
 

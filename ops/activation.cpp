@@ -1,4 +1,5 @@
-// Activations: one forward kernel each and a fused derivative kernel for the backward.
+// Activations: one forward kernel each and a fused derivative kernel for the backward; SiLU and GELU
+// save their derivative from the forward where the backend computes both in one pass.
 #include "ops/activation.h"
 
 #include <limits>
@@ -31,6 +32,26 @@ Tensor activation(const char* name, UnaryOp forward_op, BinaryOp backward_op, co
              return {grad};
            });
   }
+  return out;
+}
+
+// SiLU and GELU: where the backend computes f and f' in one pass (the CPU does), the forward saves
+// f'(x) and the backward is one multiply; the second evaluation of sigmoid or erf is gone, and the
+// saved tensor is the same size as x would have been. Otherwise as activation().
+Tensor activation_saving_derivative(const char* name, UnaryOp forward_op, BinaryOp backward_op, const Tensor& x) {
+  detail::check_defined(name, x, "input");
+  detail::check_floating(name, x);
+  if (!needs_grad(x)) return activation(name, forward_op, backward_op, x, false);
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor derivative = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (!backend_of(x).unary_with_derivative(forward_op, x.view(), out.view(), derivative.view()))
+    return activation(name, forward_op, backward_op, x, false);
+  record(name, out, {&x}, [saved = SavedTensor(derivative)](const Tensor& g) -> std::vector<Tensor> {
+    const Tensor& d = saved.get();
+    Tensor grad = Tensor::empty(d.shape(), d.dtype(), d.device());
+    backend_for(d.device()).binary(BinaryOp::Mul, g.view(), d.view(), grad.view(), 0.0);
+    return {grad};
+  });
   return out;
 }
 
@@ -72,8 +93,12 @@ Tensor leaky_relu(const Tensor& x, double slope) {
 Tensor elu(const Tensor& x, double alpha) {
   return activation("elu", UnaryOp::Elu, BinaryOp::EluBackward, x, false, alpha);
 }
-Tensor gelu(const Tensor& x) { return activation("gelu", UnaryOp::Gelu, BinaryOp::GeluBackward, x, false); }
-Tensor silu(const Tensor& x) { return activation("silu", UnaryOp::Silu, BinaryOp::SiluBackward, x, false); }
+Tensor gelu(const Tensor& x) {
+  return activation_saving_derivative("gelu", UnaryOp::Gelu, BinaryOp::GeluBackward, x);
+}
+Tensor silu(const Tensor& x) {
+  return activation_saving_derivative("silu", UnaryOp::Silu, BinaryOp::SiluBackward, x);
+}
 Tensor sigmoid(const Tensor& x) {
   return activation("sigmoid", UnaryOp::Sigmoid, BinaryOp::SigmoidBackward, x, true);
 }

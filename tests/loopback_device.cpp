@@ -51,6 +51,9 @@ class LoopbackBackend final : public Backend {
   void binary(BinaryOp op, const View& a, const View& b, const View& out, double p0) override {
     cpu().binary(op, untag(a), untag(b), untag(out), p0);
   }
+  bool unary_with_derivative(UnaryOp op, const View& in, const View& out, const View& derivative) override {
+    return cpu().unary_with_derivative(op, untag(in), untag(out), untag(derivative));
+  }
   void where(const View& cond, const View& a, const View& b, const View& out) override {
     cpu().where(untag(cond), untag(a), untag(b), untag(out));
   }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <tuple>
 
 #include "test_helpers.h"
 
@@ -128,6 +129,41 @@ TEST_CASE("gradients of activations, contiguous, strided and broadcast", "[activ
     require_gradcheck([fn](const std::vector<Tensor>& in) { return fn(slice(transpose(in[0], 0, 1), 0, 1, 4, 2)); }, {x});
     // The incoming gradient is itself broadcast (sum's backward expands it).
     require_gradcheck([fn](const std::vector<Tensor>& in) { return sum(fn(expand(select(in[0], 0, 2), {3, 4})), 0); }, {x});
+  }
+}
+
+TEST_CASE("silu and gelu gradients, saved from the forward, match the closed-form derivatives in float32",
+          "[activation][grad]") {
+  // The CPU computes SiLU and GELU with their derivatives in one pass and the backward multiplies by
+  // the saved derivative (gradcheck above covers float64); here float32, a strided input and the
+  // extremes, against f'(x) in double: SiLU s (1 + x (1 - s)), GELU Phi(x) + x phi(x).
+  const std::vector<double> xs = {-1000, -30, -4.5, -1.2, -0.3, 0, 0.25, 0.9, 2.7, 6, 30, 1000};
+  auto silu_derivative = [](double x) {
+    const double s = ref_sigmoid(x);
+    return s * (1 + x * (1 - s));
+  };
+  auto gelu_derivative = [](double x) {
+    return 0.5 * (1 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
+  };
+  const std::vector<std::tuple<const char*, std::function<Tensor(const Tensor&)>, std::function<double(double)>>>
+      cases = {{"silu", [](const Tensor& t) { return silu(t); }, silu_derivative},
+               {"gelu", [](const Tensor& t) { return gelu(t); }, gelu_derivative}};
+  for (const auto& [name, f, derivative] : cases) {
+    INFO(name);
+    Tensor base = from_vector(std::vector<float>(xs.begin(), xs.end()), {3, 4});
+    base.set_requires_grad(true);
+    const Tensor xt = transpose(base, 0, 1);  // a strided input to the fused kernel
+    Generator gen(5);
+    const Tensor w = randn({4, 3}, {}, &gen);  // weights of the summed outputs: grad = w^T f'(x)
+    sum(mul(f(xt), w)).backward();
+    const std::vector<float> grad = base.grad().to_vector<float>();
+    const std::vector<float> wt = transpose(w, 0, 1).to_vector<float>();
+    for (size_t i = 0; i < xs.size(); ++i) {
+      INFO("x = " << xs[i]);
+      const double expected = wt[i] * derivative(xs[i]);
+      REQUIRE(std::isfinite(grad[i]));
+      REQUIRE(grad[i] == Approx(expected).epsilon(4e-6).margin(1e-30));
+    }
   }
 }
 

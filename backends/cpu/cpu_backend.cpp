@@ -55,6 +55,9 @@ void CpuBackend::unary(UnaryOp op, const View& in, const View& out, double p0, d
 void CpuBackend::binary(BinaryOp op, const View& a, const View& b, const View& out, double p0) {
   cpu::cpu_kernels().binary(op, a, b, out, p0);
 }
+bool CpuBackend::unary_with_derivative(UnaryOp op, const View& in, const View& out, const View& derivative) {
+  return cpu::cpu_kernels().unary_with_derivative(op, in, out, derivative);
+}
 void CpuBackend::where(const View& cond, const View& a, const View& b, const View& out) {
   cpu::cpu_kernels().where(cond, a, b, out);
 }

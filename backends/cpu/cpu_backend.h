@@ -24,6 +24,7 @@ class CpuBackend final : public Backend {
   void copy(const View& src, const View& dst) override;
   void unary(UnaryOp op, const View& in, const View& out, double p0, double p1) override;
   void binary(BinaryOp op, const View& a, const View& b, const View& out, double p0) override;
+  bool unary_with_derivative(UnaryOp op, const View& in, const View& out, const View& derivative) override;
   void where(const View& cond, const View& a, const View& b, const View& out) override;
 
   // cpu_reduce.cpp (through cpu_isa.h's table)

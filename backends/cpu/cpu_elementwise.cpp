@@ -66,6 +66,28 @@ void map2(const View& a, const View& b, const View& out, F f) {
   });
 }
 
+// Two outputs from one input in one pass: f(x, y, d) writes y and d. The outputs are the op's fresh
+// contiguous tensors, the input may be strided.
+template <class T, class F>
+void map1_to2(const View& in, const View& out, const View& out2, F f) {
+  const View* views[3] = {&out, &out2, &in};
+  StridedLoop<3> loop(views);
+  T* o = out.ptr<T>();
+  T* o2 = out2.ptr<T>();
+  const T* x = in.ptr<T>();
+  const int64_t so = loop.inner_stride(0), so2 = loop.inner_stride(1), sx = loop.inner_stride(2);
+  loop.run(kElementwiseGrain, [&](const int64_t* off, int64_t n) STRATA_KERNEL_LOOP {
+    T* po = o + off[0];
+    T* po2 = o2 + off[1];
+    const T* px = x + off[2];
+    if (so == 1 && so2 == 1 && sx == 1) {
+      for (int64_t i = 0; i < n; ++i) f(px[i], po[i], po2[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) f(px[i * sx], po[i * so], po2[i * so2]);
+    }
+  });
+}
+
 // log(1 + e^x) without overflow: max(x, 0) + log(1 + e^-|x|).
 template <class T>
 T stable_softplus(T x) {
@@ -276,6 +298,36 @@ void unary_kernel(UnaryOp op, const View& in, const View& out, double p0, double
   });
 }
 
+// f(x) and f'(x) from one evaluation of what they share; the formulas are the forward and backward
+// kernels' above, so the fused and the separate paths agree to rounding.
+template <class T>
+bool unary_with_derivative_typed(UnaryOp op, const View& in, const View& out, const View& derivative) {
+  switch (op) {
+    case UnaryOp::Silu:
+      map1_to2<T>(in, out, derivative, [](T x, T& y, T& d) {
+        const T s = cpu::sigmoid(x);
+        y = x * s;
+        d = s * (T(1) + x * (T(1) - s));
+      });
+      return true;
+    case UnaryOp::Gelu:
+      map1_to2<T>(in, out, derivative, [](T x, T& y, T& d) {
+        const T cdf = T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
+        const T pdf = std::exp(T(-0.5) * x * x) * T(0.3989422804014327);  // 1/sqrt(2 pi)
+        y = x * cdf;
+        d = cdf + x * pdf;
+      });
+      return true;
+    default: return false;
+  }
+}
+
+bool unary_with_derivative_kernel(UnaryOp op, const View& in, const View& out, const View& derivative) {
+  if (in.dtype == DType::Float32) return unary_with_derivative_typed<float>(op, in, out, derivative);
+  if (in.dtype == DType::Float64) return unary_with_derivative_typed<double>(op, in, out, derivative);
+  return false;
+}
+
 void binary_kernel(BinaryOp op, const View& a, const View& b, const View& out, double p0) {
   cpu::visit_any(a.dtype, [&](auto tag) { binary_typed<decltype(tag)>(op, a, b, out, p0); });
 }
@@ -307,6 +359,7 @@ void add_elementwise_kernels(CpuKernelTable& table) {
   table.copy = &copy_kernel;
   table.unary = &unary_kernel;
   table.binary = &binary_kernel;
+  table.unary_with_derivative = &unary_with_derivative_kernel;
   table.where = &where_kernel;
 }
 

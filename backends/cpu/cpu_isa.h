@@ -47,6 +47,7 @@ struct CpuKernelTable {
   void (*copy)(const View& src, const View& dst);
   void (*unary)(UnaryOp op, const View& in, const View& out, double p0, double p1);
   void (*binary)(BinaryOp op, const View& a, const View& b, const View& out, double p0);
+  bool (*unary_with_derivative)(UnaryOp op, const View& in, const View& out, const View& derivative);
   void (*where)(const View& cond, const View& a, const View& b, const View& out);
   // cpu_reduce.cpp
   void (*reduce)(ReduceOp op, const View& in, uint32_t dim_mask, const View& out);
