@@ -16,42 +16,42 @@ using detail::backend_of;
 
 namespace {
 
-// y = f(x) with dx = f'(.) * dy computed by `backward_op` from the saved input (or output).
-Tensor activation(const char* name, UnaryOp forward_op, BinaryOp backward_op, const Tensor& x, bool save_output,
+// What the backward of an activation reads: its input, its output (sigmoid, tanh), or f'(x) saved
+// by the forward (SiLU, GELU), where the backend computes f and f' in one pass (the CPU does): the
+// backward is then one multiply, not a second evaluation of sigmoid or erf, and the saved tensor is
+// the size x would have been. A backend without that kernel saves the input instead.
+enum class Save { Input, Output, Derivative };
+
+// y = f(x) with dx = f'(.) * dy computed by `backward_op` from what `save` names.
+Tensor activation(const char* name, UnaryOp forward_op, BinaryOp backward_op, const Tensor& x, Save save,
                   double p0 = 0.0) {
   detail::check_defined(name, x, "input");
   detail::check_floating(name, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
+  if (save == Save::Derivative && needs_grad(x)) {
+    // On a backend without the fused kernel this buffer goes back unused (one cached allocation).
+    Tensor derivative = Tensor::empty(x.shape(), x.dtype(), x.device());
+    if (backend_of(x).unary_with_derivative(forward_op, x.view(), out.view(), derivative.view())) {
+      record(name, out, {&x}, [saved = SavedTensor(derivative)](const Tensor& g) -> std::vector<Tensor> {
+        const Tensor& d = saved.get();
+        Tensor grad = Tensor::empty(d.shape(), d.dtype(), d.device());
+        backend_for(d.device()).binary(BinaryOp::Mul, g.view(), d.view(), grad.view(), 0.0);
+        return {grad};
+      });
+      return out;
+    }
+  }
   backend_of(x).unary(forward_op, x.view(), out.view(), p0, 0.0);
   if (needs_grad(x)) {
     record(name, out, {&x},
-           [saved = SavedTensor(save_output ? out : x), backward_op, p0](const Tensor& g) -> std::vector<Tensor> {
+           [saved = SavedTensor(save == Save::Output ? out : x), backward_op, p0](const Tensor& g)
+               -> std::vector<Tensor> {
              const Tensor& s = saved.get();
              Tensor grad = Tensor::empty(s.shape(), s.dtype(), s.device());
              backend_for(s.device()).binary(backward_op, g.view(), s.view(), grad.view(), p0);
              return {grad};
            });
   }
-  return out;
-}
-
-// SiLU and GELU: where the backend computes f and f' in one pass (the CPU does), the forward saves
-// f'(x) and the backward is one multiply; the second evaluation of sigmoid or erf is gone, and the
-// saved tensor is the same size as x would have been. Otherwise as activation().
-Tensor activation_saving_derivative(const char* name, UnaryOp forward_op, BinaryOp backward_op, const Tensor& x) {
-  detail::check_defined(name, x, "input");
-  detail::check_floating(name, x);
-  if (!needs_grad(x)) return activation(name, forward_op, backward_op, x, false);
-  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  Tensor derivative = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (!backend_of(x).unary_with_derivative(forward_op, x.view(), out.view(), derivative.view()))
-    return activation(name, forward_op, backward_op, x, false);
-  record(name, out, {&x}, [saved = SavedTensor(derivative)](const Tensor& g) -> std::vector<Tensor> {
-    const Tensor& d = saved.get();
-    Tensor grad = Tensor::empty(d.shape(), d.dtype(), d.device());
-    backend_for(d.device()).binary(BinaryOp::Mul, g.view(), d.view(), grad.view(), 0.0);
-    return {grad};
-  });
   return out;
 }
 
@@ -86,28 +86,24 @@ Tensor softmax_impl(const char* name, const Tensor& x, int64_t dim, bool log) {
 
 }  // namespace
 
-Tensor relu(const Tensor& x) { return activation("relu", UnaryOp::Relu, BinaryOp::ReluBackward, x, false); }
+Tensor relu(const Tensor& x) { return activation("relu", UnaryOp::Relu, BinaryOp::ReluBackward, x, Save::Input); }
 Tensor leaky_relu(const Tensor& x, double slope) {
-  return activation("leaky_relu", UnaryOp::LeakyRelu, BinaryOp::LeakyReluBackward, x, false, slope);
+  return activation("leaky_relu", UnaryOp::LeakyRelu, BinaryOp::LeakyReluBackward, x, Save::Input, slope);
 }
 Tensor elu(const Tensor& x, double alpha) {
-  return activation("elu", UnaryOp::Elu, BinaryOp::EluBackward, x, false, alpha);
+  return activation("elu", UnaryOp::Elu, BinaryOp::EluBackward, x, Save::Input, alpha);
 }
-Tensor gelu(const Tensor& x) {
-  return activation_saving_derivative("gelu", UnaryOp::Gelu, BinaryOp::GeluBackward, x);
-}
-Tensor silu(const Tensor& x) {
-  return activation_saving_derivative("silu", UnaryOp::Silu, BinaryOp::SiluBackward, x);
-}
+Tensor gelu(const Tensor& x) { return activation("gelu", UnaryOp::Gelu, BinaryOp::GeluBackward, x, Save::Derivative); }
+Tensor silu(const Tensor& x) { return activation("silu", UnaryOp::Silu, BinaryOp::SiluBackward, x, Save::Derivative); }
 Tensor sigmoid(const Tensor& x) {
-  return activation("sigmoid", UnaryOp::Sigmoid, BinaryOp::SigmoidBackward, x, true);
+  return activation("sigmoid", UnaryOp::Sigmoid, BinaryOp::SigmoidBackward, x, Save::Output);
 }
-Tensor tanh(const Tensor& x) { return activation("tanh", UnaryOp::Tanh, BinaryOp::TanhBackward, x, true); }
+Tensor tanh(const Tensor& x) { return activation("tanh", UnaryOp::Tanh, BinaryOp::TanhBackward, x, Save::Output); }
 Tensor softplus(const Tensor& x) {
-  return activation("softplus", UnaryOp::Softplus, BinaryOp::SoftplusBackward, x, false);
+  return activation("softplus", UnaryOp::Softplus, BinaryOp::SoftplusBackward, x, Save::Input);
 }
 Tensor log_sigmoid(const Tensor& x) {
-  return activation("log_sigmoid", UnaryOp::LogSigmoid, BinaryOp::LogSigmoidBackward, x, false);
+  return activation("log_sigmoid", UnaryOp::LogSigmoid, BinaryOp::LogSigmoidBackward, x, Save::Input);
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl("softmax", x, dim, false); }

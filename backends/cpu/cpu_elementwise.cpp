@@ -88,6 +88,21 @@ void map1_to2(const View& in, const View& out, const View& out2, F f) {
   });
 }
 
+// SiLU's derivative from x and s = sigmoid(x), and GELU's Phi(x) and phi(x): shared by the forward,
+// backward and fused kernels so that the separate and the fused paths round alike.
+template <class T>
+T silu_derivative(T x, T s) {
+  return s * (T(1) + x * (T(1) - s));
+}
+template <class T>
+T gelu_cdf(T x) {
+  return T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
+}
+template <class T>
+T gelu_pdf(T x) {
+  return std::exp(T(-0.5) * x * x) * T(0.3989422804014327);  // 1/sqrt(2 pi)
+}
+
 // log(1 + e^x) without overflow: max(x, 0) + log(1 + e^-|x|).
 template <class T>
 T stable_softplus(T x) {
@@ -151,7 +166,7 @@ void unary_typed(UnaryOp op, const View& in, const View& out, double p0d, double
       case UnaryOp::Softplus: return map1<T, T>(in, out, [](T x) { return stable_softplus(x); });
       case UnaryOp::LogSigmoid: return map1<T, T>(in, out, [](T x) { return -stable_softplus(-x); });
       case UnaryOp::Gelu:
-        return map1<T, T>(in, out, [](T x) { return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2))); });
+        return map1<T, T>(in, out, [](T x) { return x * gelu_cdf(x); });
       case UnaryOp::Silu: return map1<T, T>(in, out, [](T x) { return x * cpu::sigmoid(x); });
       case UnaryOp::LeakyRelu: return map1<T, T>(in, out, [=](T x) { return x > 0 ? x : p0 * x; });
       case UnaryOp::Elu: return map1<T, T>(in, out, [=](T x) { return x > 0 ? x : p0 * cpu::fast_expm1(x); });
@@ -212,16 +227,9 @@ void binary_typed(BinaryOp op, const View& a, const View& b, const View& out, do
       case BinaryOp::EluBackward:
         return map2<T, T>(a, b, out, [=](T g, T x) { return x > 0 ? g : g * p0 * std::exp(x); });
       case BinaryOp::GeluBackward:
-        return map2<T, T>(a, b, out, [](T g, T x) {
-          const T cdf = T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
-          const T pdf = std::exp(T(-0.5) * x * x) * T(0.3989422804014327);  // 1/sqrt(2 pi)
-          return g * (cdf + x * pdf);
-        });
+        return map2<T, T>(a, b, out, [](T g, T x) { return g * (gelu_cdf(x) + x * gelu_pdf(x)); });
       case BinaryOp::SiluBackward:
-        return map2<T, T>(a, b, out, [](T g, T x) {
-          const T s = cpu::sigmoid(x);
-          return g * s * (T(1) + x * (T(1) - s));
-        });
+        return map2<T, T>(a, b, out, [](T g, T x) { return g * silu_derivative(x, cpu::sigmoid(x)); });
       case BinaryOp::SoftplusBackward:
         return map2<T, T>(a, b, out, [](T g, T x) { return g * cpu::sigmoid(x); });
       case BinaryOp::LogSigmoidBackward:
@@ -298,8 +306,7 @@ void unary_kernel(UnaryOp op, const View& in, const View& out, double p0, double
   });
 }
 
-// f(x) and f'(x) from one evaluation of what they share; the formulas are the forward and backward
-// kernels' above, so the fused and the separate paths agree to rounding.
+// f(x) and f'(x) from one evaluation of what they share (sigmoid(x); Phi(x)).
 template <class T>
 bool unary_with_derivative_typed(UnaryOp op, const View& in, const View& out, const View& derivative) {
   switch (op) {
@@ -307,15 +314,14 @@ bool unary_with_derivative_typed(UnaryOp op, const View& in, const View& out, co
       map1_to2<T>(in, out, derivative, [](T x, T& y, T& d) {
         const T s = cpu::sigmoid(x);
         y = x * s;
-        d = s * (T(1) + x * (T(1) - s));
+        d = silu_derivative(x, s);
       });
       return true;
     case UnaryOp::Gelu:
       map1_to2<T>(in, out, derivative, [](T x, T& y, T& d) {
-        const T cdf = T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2)));
-        const T pdf = std::exp(T(-0.5) * x * x) * T(0.3989422804014327);  // 1/sqrt(2 pi)
+        const T cdf = gelu_cdf(x);
         y = x * cdf;
-        d = cdf + x * pdf;
+        d = cdf + x * gelu_pdf(x);
       });
       return true;
     default: return false;
