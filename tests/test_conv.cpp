@@ -46,6 +46,9 @@ const std::vector<ConvCase> kCases = {
     {1, 2, 9, 7, 2, 3, 2, {1, 2}, {2, 1}, {2, 1}, 1, false},  // dilation, non-square everything
     {2, 4, 6, 5, 6, 3, 3, {1, 1}, {1, 1}, {1, 1}, 2, true},   // groups
     {3, 4, 5, 5, 4, 1, 1, {1, 1}, {0, 0}, {1, 1}, 1, true},   // pointwise (no im2col)
+    // dilated in width (im2col's inner copies strided by dw), and a kernel wider than 5 with wide padding
+    {2, 2, 6, 9, 3, 2, 3, {1, 2}, {1, 2}, {1, 2}, 1, true},
+    {1, 2, 5, 10, 2, 2, 7, {1, 1}, {0, 3}, {1, 1}, 1, false},
 };
 
 }  // namespace
@@ -108,7 +111,7 @@ TEST_CASE("conv_transpose2d adds its bias per output channel", "[conv]") {
 }
 
 TEST_CASE("conv2d and conv_transpose2d gradients match finite differences", "[conv]") {
-  for (const ConvCase& c : {kCases[1], kCases[2], kCases[3]}) {
+  for (const ConvCase& c : {kCases[1], kCases[2], kCases[3], kCases[5], kCases[6]}) {
     const Tensor x = leaf64({1, c.cin, std::min<int64_t>(c.h, 6), std::min<int64_t>(c.w, 6)}, 3);
     const Tensor w = leaf64({c.cout, c.cin / c.groups, c.kh, c.kw}, 4);
     const Tensor b = leaf64({c.cout}, 5);
