@@ -11,6 +11,7 @@
 #include "backends/cpu/vector_math.h"
 
 using strata::cpu::exp_f32;
+using strata::cpu::exp_nonpositive_f32;
 using strata::cpu::expm1_f32;
 using strata::cpu::sigmoid;
 using strata::cpu::softplus_tail_f32;
@@ -62,6 +63,20 @@ TEST_CASE("exp_f32 is within 2 ulp of libm over the whole float range", "[vector
   const WorstUlp worst = worst_ulp(-103.9f, 88.72f, exp_f32, [](double x) { return std::exp(x); });
   INFO("worst at x = " << worst.at);
   CHECK(worst.ulp <= 2);
+}
+
+TEST_CASE("exp_nonpositive_f32 is exp_f32 bit for bit on every non-positive float swept", "[vector_math]") {
+  // Past -103.97 both give 0; from -max to -0, every 257th bit pattern, and -infinity.
+  int64_t differing = 0;
+  float first = 0;
+  sweep(-std::numeric_limits<float>::max(), -0.0f, [&](float x) {
+    if (std::bit_cast<uint32_t>(exp_nonpositive_f32(x)) != std::bit_cast<uint32_t>(exp_f32(x)) && differing++ == 0)
+      first = x;
+  });
+  INFO("first difference at x = " << first);
+  CHECK(differing == 0);
+  CHECK(exp_nonpositive_f32(-std::numeric_limits<float>::infinity()) == 0.0f);
+  CHECK(exp_nonpositive_f32(0.0f) == 1.0f);
 }
 
 TEST_CASE("exp_f32 special values: 0, overflow, underflow, infinities, NaN", "[vector_math]") {

@@ -22,15 +22,11 @@ namespace strata::cpu {
 // showed exp_f32 as a symbol of its own).
 #define STRATA_VECTOR_INLINE [[gnu::always_inline]] inline
 
-// e^x for every float x: +inf above 88.72, 0 below -103.97, NaN for NaN.
+// e^x for x in [-103.97, 88.72], the range exp_f32 clamps to.
 // Cody-Waite range reduction x = n ln2 + r, |r| <= ln2 / 2, with ln2 in two parts so that r is
 // exact; e^r by Cephes' degree-6 minimax polynomial; 2^n applied as two factors 2^(n/2) 2^(n - n/2)
 // so that results in the denormal range are still right.
-STRATA_VECTOR_INLINE float exp_f32(float x) {
-  // Clamped so that n fits the exponent field; written as selects (fmin/fmax would be libm calls),
-  // with NaN mapped to the lower bound so no NaN reaches the float-to-int conversion.
-  const float low = x >= -103.97208f ? x : -103.97208f;
-  const float clamped = low <= 88.72284f ? low : 88.72284f;
+STRATA_VECTOR_INLINE float exp_f32_clamped(float clamped) {
   // Round to nearest by adding and subtracting 1.5 * 2^23 (needs no SSE4.1 roundps).
   const float shifter = 12582912.0f;
   const float n = (clamped * 1.44269504088896341f + shifter) - shifter;
@@ -46,10 +42,28 @@ STRATA_VECTOR_INLINE float exp_f32(float x) {
   const int32_t half = ni >> 1;
   const float scale_a = std::bit_cast<float>((half + 127) << 23);
   const float scale_b = std::bit_cast<float>((ni - half + 127) << 23);
-  float result = er * scale_a * scale_b;
+  return er * scale_a * scale_b;
+}
+
+// e^x for every float x: +inf above 88.72, 0 below -103.97, NaN for NaN.
+STRATA_VECTOR_INLINE float exp_f32(float x) {
+  // Clamped so that n fits the exponent field; written as selects (fmin/fmax would be libm calls),
+  // with NaN mapped to the lower bound so no NaN reaches the float-to-int conversion.
+  const float low = x >= -103.97208f ? x : -103.97208f;
+  float result = exp_f32_clamped(low <= 88.72284f ? low : 88.72284f);
   result = x > 88.72284f ? std::numeric_limits<float>::infinity() : result;
   result = x < -103.97208f ? 0.0f : result;
   return x != x ? x : result;
+}
+
+// e^a for a <= 0, as exp_f32 gives it, without the upper clamp and the overflow and NaN selects
+// (a NaN gives some finite value: the caller selects NaN itself). sigmoid's e^-|x| is one: the
+// fused SiLU forward (W3's 8.7%, compute bound) ran 1.34x faster with it than with exp_f32 in a
+// harness (2.39 against 1.79 ns an element, AMD EPYC Zen 3, AVX2), with bit-identical results;
+// W3 itself moved within its noise (140-164 against 124-162 steps/s, five alternations).
+STRATA_VECTOR_INLINE float exp_nonpositive_f32(float a) {
+  const float result = exp_f32_clamped(a >= -103.97208f ? a : -103.97208f);
+  return a < -103.97208f ? 0.0f : result;
 }
 
 // log(1 + e^-a) for a >= 0 (the tail of softplus and of BCE with logits): t = e^-a in (0, 1],
@@ -155,9 +169,14 @@ STRATA_VECTOR_INLINE T fast_expm1(T x) {
 // e / (1 + e) by the sign of x.
 template <class T>
 STRATA_VECTOR_INLINE T sigmoid(T x) {
-  const T e = fast_exp(-std::abs(x));
+  T e;
+  if constexpr (std::is_same_v<T, float>) {
+    e = exp_nonpositive_f32(-std::abs(x));
+  } else {
+    e = std::exp(-std::abs(x));
+  }
   const T inv = T(1) / (T(1) + e);
-  return x >= 0 ? inv : e * inv;
+  return x != x ? x : x >= 0 ? inv : e * inv;
 }
 
 #undef STRATA_VECTOR_INLINE
