@@ -98,15 +98,25 @@ class Backend {
   }
 
   // --- convolution (contiguous NCHW input/output, OIHW weights, [groups] handled inside) ---
-  // out = conv(x, w) + bias (bias may be null).
+  // Elements of the column matrices (im2col) that conv2d_forward can hand to conv2d_backward_weight
+  // for the whole batch, so that the weight gradient need not rebuild them from x; 0 when this
+  // backend builds none for p (then both take columns = null).
+  virtual int64_t conv2d_columns_size(const Conv2dParams& p) const {
+    (void)p;
+    return 0;
+  }
+  // out = conv(x, w) + bias (bias may be null). When columns is non-null it receives x's column
+  // matrices (conv2d_columns_size(p) elements).
   virtual void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w,
-                              const void* bias, void* out) = 0;
+                              const void* bias, void* out, void* columns) = 0;
   // grad_x = conv2d's adjoint applied to grad_out (this is also conv_transpose2d's forward).
   virtual void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* grad_out,
                                      const void* w, void* grad_x) = 0;
-  // grad_w (and grad_bias when non-null) from x and grad_out; overwrites.
+  // grad_w (and grad_bias when non-null) from x and grad_out; overwrites. When columns is non-null
+  // it holds x's column matrices as conv2d_forward wrote them, and x is not read.
   virtual void conv2d_backward_weight(DType dtype, const Conv2dParams& p, const void* x,
-                                      const void* grad_out, void* grad_w, void* grad_bias) = 0;
+                                      const void* grad_out, void* grad_w, void* grad_bias,
+                                      const void* columns) = 0;
 
   // --- pooling and resampling (contiguous NCHW) ---
   virtual void max_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* out,

@@ -85,16 +85,17 @@ class LoopbackBackend final : public Backend {
     }
     cpu().gemm_group(untagged.data(), count);
   }
+  int64_t conv2d_columns_size(const Conv2dParams& p) const override { return cpu().conv2d_columns_size(p); }
   void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias,
-                      void* out) override {
-    cpu().conv2d_forward(dtype, p, untag(x), untag(w), untag(bias), untag(out));
+                      void* out, void* columns) override {
+    cpu().conv2d_forward(dtype, p, untag(x), untag(w), untag(bias), untag(out), untag(columns));
   }
   void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* g, const void* w, void* gx) override {
     cpu().conv2d_backward_input(dtype, p, untag(g), untag(w), untag(gx));
   }
   void conv2d_backward_weight(DType dtype, const Conv2dParams& p, const void* x, const void* g, void* gw,
-                              void* gb) override {
-    cpu().conv2d_backward_weight(dtype, p, untag(x), untag(g), untag(gw), untag(gb));
+                              void* gb, const void* columns) override {
+    cpu().conv2d_backward_weight(dtype, p, untag(x), untag(g), untag(gw), untag(gb), untag(columns));
   }
   void max_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* out, int64_t* idx) override {
     cpu().max_pool2d_forward(dtype, p, untag(x), untag(out), untag(idx));

@@ -2,6 +2,8 @@
 // here, the transposed convolution as conv2d's adjoint, float64 gradient checks, and bad input.
 #include <cmath>
 
+#include "backends/backend.h"
+#include "engine/dispatch.h"
 #include "test_helpers.h"
 
 using namespace strata;
@@ -176,6 +178,41 @@ TEST_CASE("conv2d weight gradient does not depend on the thread count", "[conv]"
   set_num_threads(threads);
   REQUIRE(serial.first == parallel.first);
   REQUIRE(serial.second == parallel.second);
+}
+
+TEST_CASE("conv2d's weight gradient from the forward's kept columns equals rebuilding them, bit for bit",
+          "[conv]") {
+  Backend& be = backend_for(Device{});
+  for (const ConvCase& c : kCases) {
+    Generator gen(15);
+    const Tensor x = randn({c.n, c.cin, c.h, c.w}, {}, &gen);
+    const Tensor w = randn({c.cout, c.cin / c.groups, c.kh, c.kw}, {}, &gen);
+    const Tensor probe = conv2d(x, w, Tensor(), c.stride, c.padding, c.dilation, c.groups);
+    Conv2dParams p;
+    p.batch = c.n, p.in_channels = c.cin, p.in_h = c.h, p.in_w = c.w;
+    p.out_channels = c.cout, p.out_h = probe.size(2), p.out_w = probe.size(3), p.kernel_h = c.kh, p.kernel_w = c.kw;
+    p.stride_h = c.stride[0], p.stride_w = c.stride[1], p.pad_h = c.padding[0], p.pad_w = c.padding[1];
+    p.dilation_h = c.dilation[0], p.dilation_w = c.dilation[1], p.groups = c.groups;
+    const int64_t size = be.conv2d_columns_size(p);
+    const bool pointwise = c.kh == 1 && c.kw == 1 && c.stride == Pair{1, 1} && c.padding == Pair{0, 0};
+    REQUIRE(size == (pointwise ? 0 : c.n * c.cin * c.kh * c.kw * p.out_h * p.out_w));
+    if (size == 0) continue;
+    const Tensor columns = empty({size}, {});
+    const Tensor out = empty(probe.shape(), {});
+    be.conv2d_forward(DType::Float32, p, x.raw_data(), w.raw_data(), nullptr, out.raw_data(), columns.raw_data());
+    REQUIRE(out.to_vector<float>() == probe.to_vector<float>());  // keeping the columns leaves the output alone
+    const Tensor g = randn(probe.shape(), {}, &gen);
+    const Tensor kept_w = empty(w.shape(), {}), kept_b = empty({c.cout}, {});
+    const Tensor rebuilt_w = empty(w.shape(), {}), rebuilt_b = empty({c.cout}, {});
+    // With columns the kernel must not read x: give it zeros in x's place.
+    const Tensor unread = zeros(x.shape(), {});
+    be.conv2d_backward_weight(DType::Float32, p, unread.raw_data(), g.raw_data(), kept_w.raw_data(),
+                              kept_b.raw_data(), columns.raw_data());
+    be.conv2d_backward_weight(DType::Float32, p, x.raw_data(), g.raw_data(), rebuilt_w.raw_data(),
+                              rebuilt_b.raw_data(), nullptr);
+    REQUIRE(kept_w.to_vector<float>() == rebuilt_w.to_vector<float>());
+    REQUIRE(kept_b.to_vector<float>() == rebuilt_b.to_vector<float>());
+  }
 }
 
 TEST_CASE("conv_transpose2d output size follows the formula", "[conv]") {

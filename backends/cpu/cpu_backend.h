@@ -40,12 +40,13 @@ class CpuBackend final : public Backend {
   void gemm_group(const GemmCall* calls, size_t count) override;
 
   // cpu_conv.cpp
-  void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias,
-                      void* out) override;
+  int64_t conv2d_columns_size(const Conv2dParams& p) const override;
+  void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias, void* out,
+                      void* columns) override;
   void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* grad_out, const void* w,
                              void* grad_x) override;
   void conv2d_backward_weight(DType dtype, const Conv2dParams& p, const void* x, const void* grad_out,
-                              void* grad_w, void* grad_bias) override;
+                              void* grad_w, void* grad_bias, const void* columns) override;
 
   // cpu_pool.cpp
   void max_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* out,

@@ -119,20 +119,24 @@ size_t column_size(const Geometry& g) {
   return is_pointwise(g) ? 0 : static_cast<size_t>(g.col_rows() * g.col_cols());
 }
 
+// With `columns` (conv2d_columns_size elements) each sample's and group's column matrix is built in
+// its own slot there, for conv2d_backward_weight to reuse; without, in a per-thread scratch buffer.
 template <class T>
-void forward_typed(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* out) {
+void forward_typed(const Conv2dParams& p, const T* x, const T* w, const T* bias, T* out, T* columns) {
   const Geometry g = geometry(p);
   const int64_t x_sample = p.in_channels * g.h * g.w, out_sample = p.out_channels * g.oh * g.ow;
   const int64_t w_group = g.cout * g.col_rows();
-  ColumnScratch<T> scratch(column_size(g));
+  const size_t col_size = column_size(g);
+  ColumnScratch<T> scratch(columns ? 0 : col_size);
   over_samples(p.batch, [&](int64_t begin, int64_t end) {
-    T* col = scratch.local().data();
+    T* const thread_col = scratch.local().data();
     for (int64_t n = begin; n < end; ++n)
       for (int64_t grp = 0; grp < p.groups; ++grp) {
         const T* xg = x + n * x_sample + grp * g.cin * g.h * g.w;
         T* og = out + n * out_sample + grp * g.cout * g.oh * g.ow;
         const T* cols = xg;
         if (!is_pointwise(g)) {
+          T* col = columns ? columns + static_cast<size_t>(n * p.groups + grp) * col_size : thread_col;
           im2col(g, xg, col);
           cols = col;
         }
@@ -177,8 +181,10 @@ void backward_input_typed(const Conv2dParams& p, const T* grad_out, const T* w, 
 // the float32 gradient, and so a whole training run, vary from run to run).
 constexpr int64_t kWeightGradChunks = 8;
 
+// `columns`, when non-null, are x's column matrices as forward_typed kept them.
 template <class T>
-void backward_weight_typed(const Conv2dParams& p, const T* x, const T* grad_out, T* grad_w, T* grad_bias) {
+void backward_weight_typed(const Conv2dParams& p, const T* x, const T* grad_out, T* grad_w, T* grad_bias,
+                           const T* columns) {
   const Geometry g = geometry(p);
   const int64_t x_sample = p.in_channels * g.h * g.w, out_sample = p.out_channels * g.oh * g.ow;
   const int64_t w_group = g.cout * g.col_rows(), w_total = w_group * p.groups;
@@ -190,9 +196,10 @@ void backward_weight_typed(const Conv2dParams& p, const T* x, const T* grad_out,
     return;
   }
   std::vector<T> partial(static_cast<size_t>(chunks * acc_size), T(0));
-  ColumnScratch<T> scratch(column_size(g));
+  const size_t col_size = column_size(g);
+  ColumnScratch<T> scratch(columns ? 0 : col_size);
   const auto run_chunks = [&](int64_t first, int64_t last) {
-    T* col = scratch.local().data();
+    T* const thread_col = scratch.local().data();
     for (int64_t chunk = first; chunk < last; ++chunk) {
       T* acc = partial.data() + chunk * acc_size;
       for (int64_t n = chunk * p.batch / chunks; n < (chunk + 1) * p.batch / chunks; ++n) {
@@ -200,9 +207,11 @@ void backward_weight_typed(const Conv2dParams& p, const T* x, const T* grad_out,
           const T* xg = x + n * x_sample + grp * g.cin * g.h * g.w;
           const T* og = grad_out + n * out_sample + grp * g.cout * g.oh * g.ow;
           const T* cols = xg;
-          if (!is_pointwise(g)) {
-            im2col(g, xg, col);
-            cols = col;
+          if (!is_pointwise(g) && columns) {
+            cols = columns + static_cast<size_t>(n * p.groups + grp) * col_size;
+          } else if (!is_pointwise(g)) {
+            im2col(g, xg, thread_col);
+            cols = thread_col;
           }
           // dW_g += dOut_g [cout, OH*OW] @ col^T [OH*OW, cin*kh*kw]
           cpu::gemm_rowmajor<T>(false, true, g.cout, g.col_rows(), g.col_cols(), T(1), og, g.col_cols(), cols,
@@ -233,12 +242,16 @@ void backward_weight_typed(const Conv2dParams& p, const T* x, const T* grad_out,
 
 }  // namespace
 
+int64_t CpuBackend::conv2d_columns_size(const Conv2dParams& p) const {
+  return static_cast<int64_t>(column_size(geometry(p))) * p.batch * p.groups;
+}
+
 void CpuBackend::conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias,
-                                void* out) {
+                                void* out, void* columns) {
   cpu::visit_floating(dtype, "conv2d", [&](auto tag) {
     using T = decltype(tag);
     forward_typed<T>(p, static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias),
-                     static_cast<T*>(out));
+                     static_cast<T*>(out), static_cast<T*>(columns));
   });
 }
 
@@ -251,11 +264,11 @@ void CpuBackend::conv2d_backward_input(DType dtype, const Conv2dParams& p, const
 }
 
 void CpuBackend::conv2d_backward_weight(DType dtype, const Conv2dParams& p, const void* x, const void* grad_out,
-                                        void* grad_w, void* grad_bias) {
+                                        void* grad_w, void* grad_bias, const void* columns) {
   cpu::visit_floating(dtype, "conv2d backward", [&](auto tag) {
     using T = decltype(tag);
     backward_weight_typed<T>(p, static_cast<const T*>(x), static_cast<const T*>(grad_out), static_cast<T*>(grad_w),
-                             static_cast<T*>(grad_bias));
+                             static_cast<T*>(grad_bias), static_cast<const T*>(columns));
   });
 }
 

@@ -53,12 +53,14 @@ class CudaBackend final : public Backend {
             double beta, void* c, int64_t ldc, int64_t stride_c, int64_t batch) override;
 
   // cuda_conv.cu
+  // No conv2d_columns_size override: these kernels build their columns in chunks of the batch, so
+  // there are none to keep and conv2d_forward / conv2d_backward_weight get columns = null.
   void conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w, const void* bias,
-                      void* out) override;
+                      void* out, void* columns) override;
   void conv2d_backward_input(DType dtype, const Conv2dParams& p, const void* grad_out, const void* w,
                              void* grad_x) override;
   void conv2d_backward_weight(DType dtype, const Conv2dParams& p, const void* x, const void* grad_out,
-                              void* grad_w, void* grad_bias) override;
+                              void* grad_w, void* grad_bias, const void* columns) override;
 
   // cuda_pool.cu
   void max_pool2d_forward(DType dtype, const Pool2dParams& p, const void* x, void* out,

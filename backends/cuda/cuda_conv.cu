@@ -330,7 +330,8 @@ void backward_weight_typed(CudaBackend& be, const Conv2dParams& p, const T* x, c
 }  // namespace
 
 void CudaBackend::conv2d_forward(DType dtype, const Conv2dParams& p, const void* x, const void* w,
-                                 const void* bias, void* out) {
+                                 const void* bias, void* out, void* columns) {
+  STRATA_CHECK(columns == nullptr, "conv2d: the CUDA backend keeps no column matrices (conv2d_columns_size is 0)");
   activate();
   cuda::visit_floating(dtype, "conv2d", [&](auto tag) {
     using T = decltype(tag);
@@ -350,7 +351,9 @@ void CudaBackend::conv2d_backward_input(DType dtype, const Conv2dParams& p, cons
 }
 
 void CudaBackend::conv2d_backward_weight(DType dtype, const Conv2dParams& p, const void* x,
-                                         const void* grad_out, void* grad_w, void* grad_bias) {
+                                         const void* grad_out, void* grad_w, void* grad_bias,
+                                         const void* columns) {
+  STRATA_CHECK(columns == nullptr, "conv2d backward: the CUDA backend keeps no column matrices");
   activate();
   cuda::visit_floating(dtype, "conv2d backward", [&](auto tag) {
     using T = decltype(tag);
