@@ -2,6 +2,7 @@
 #include "ops/conv.h"
 
 #include <array>
+#include <cstdint>
 
 #include "engine/creation.h"
 #include "ops/detail.h"
@@ -56,10 +57,10 @@ void check_weight_and_bias(const char* op, const Tensor& x, const Tensor& weight
 constexpr int64_t kMaxKeptColumnsPerInput = 4;
 
 // Room for conv2d_columns_size(p) elements of x's dtype on x's device, or an undefined tensor when
-// the backend builds no columns for p.
-Tensor columns_for(const Tensor& x, const Conv2dParams& p) {
+// the backend builds no columns for p or they would exceed max_size elements.
+Tensor columns_for(const Tensor& x, const Conv2dParams& p, int64_t max_size = INT64_MAX) {
   const int64_t size = backend_of(x).conv2d_columns_size(p);
-  return size > 0 ? Tensor::empty({size}, x.dtype(), x.device()) : Tensor();
+  return size > 0 && size <= max_size ? Tensor::empty({size}, x.dtype(), x.device()) : Tensor();
 }
 
 void* data_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
@@ -105,10 +106,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
   const Tensor xc = contiguous(x), wc = contiguous(weight), bc = bias.defined() ? contiguous(bias) : Tensor();
   Tensor out = Tensor::empty({p.batch, cout, p.out_h, p.out_w}, x.dtype(), x.device());
   const bool grad = needs_grad(x, weight, bias);
-  Tensor columns;  // x's im2col matrices, kept for the weight gradient
-  if (grad && weight.requires_grad() && out.numel() > 0 &&
-      backend_of(x).conv2d_columns_size(p) <= kMaxKeptColumnsPerInput * x.numel())
-    columns = columns_for(x, p);
+  // x's im2col matrices, kept for the weight gradient
+  const Tensor columns = grad && weight.requires_grad() && out.numel() > 0
+                             ? columns_for(x, p, kMaxKeptColumnsPerInput * x.numel())
+                             : Tensor();
   if (out.numel() > 0)
     backend_of(x).conv2d_forward(x.dtype(), p, xc.raw_data(), wc.raw_data(), data_or_null(bc), out.raw_data(),
                                  data_or_null(columns));
@@ -129,8 +130,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Pair st
              if (need[1]) {  // the kernel sums the bias gradient in the same pass over grad_out
                gw = Tensor::empty(W.shape(), W.dtype(), W.device());
                if (need[2]) gb = Tensor::empty({p.out_channels}, W.dtype(), W.device());
-               be.conv2d_backward_weight(X.dtype(), p, X.raw_data(), gc.raw_data(), gw.raw_data(),
-                                         need[2] ? gb.raw_data() : nullptr, data_or_null(columns));
+               be.conv2d_backward_weight(X.dtype(), p, X.raw_data(), gc.raw_data(), gw.raw_data(), data_or_null(gb),
+                                         data_or_null(columns));
              } else if (need[2]) {
                gb = bias_grad(gc);
              }

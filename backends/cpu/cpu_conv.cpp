@@ -119,6 +119,12 @@ size_t column_size(const Geometry& g) {
   return is_pointwise(g) ? 0 : static_cast<size_t>(g.col_rows() * g.col_cols());
 }
 
+// The slot of sample n, group grp in a batch's kept column matrices (conv2d_columns_size elements).
+template <class T>
+T* column_slot(T* columns, const Geometry& g, int64_t groups, int64_t n, int64_t grp) {
+  return columns + static_cast<size_t>(n * groups + grp) * column_size(g);
+}
+
 // With `columns` (conv2d_columns_size elements) each sample's and group's column matrix is built in
 // its own slot there, for conv2d_backward_weight to reuse; without, in a per-thread scratch buffer.
 template <class T>
@@ -126,8 +132,7 @@ void forward_typed(const Conv2dParams& p, const T* x, const T* w, const T* bias,
   const Geometry g = geometry(p);
   const int64_t x_sample = p.in_channels * g.h * g.w, out_sample = p.out_channels * g.oh * g.ow;
   const int64_t w_group = g.cout * g.col_rows();
-  const size_t col_size = column_size(g);
-  ColumnScratch<T> scratch(columns ? 0 : col_size);
+  ColumnScratch<T> scratch(columns ? 0 : column_size(g));
   over_samples(p.batch, [&](int64_t begin, int64_t end) {
     T* const thread_col = scratch.local().data();
     for (int64_t n = begin; n < end; ++n)
@@ -136,7 +141,7 @@ void forward_typed(const Conv2dParams& p, const T* x, const T* w, const T* bias,
         T* og = out + n * out_sample + grp * g.cout * g.oh * g.ow;
         const T* cols = xg;
         if (!is_pointwise(g)) {
-          T* col = columns ? columns + static_cast<size_t>(n * p.groups + grp) * col_size : thread_col;
+          T* col = columns ? column_slot(columns, g, p.groups, n, grp) : thread_col;
           im2col(g, xg, col);
           cols = col;
         }
@@ -196,8 +201,7 @@ void backward_weight_typed(const Conv2dParams& p, const T* x, const T* grad_out,
     return;
   }
   std::vector<T> partial(static_cast<size_t>(chunks * acc_size), T(0));
-  const size_t col_size = column_size(g);
-  ColumnScratch<T> scratch(columns ? 0 : col_size);
+  ColumnScratch<T> scratch(columns ? 0 : column_size(g));
   const auto run_chunks = [&](int64_t first, int64_t last) {
     T* const thread_col = scratch.local().data();
     for (int64_t chunk = first; chunk < last; ++chunk) {
@@ -207,11 +211,13 @@ void backward_weight_typed(const Conv2dParams& p, const T* x, const T* grad_out,
           const T* xg = x + n * x_sample + grp * g.cin * g.h * g.w;
           const T* og = grad_out + n * out_sample + grp * g.cout * g.oh * g.ow;
           const T* cols = xg;
-          if (!is_pointwise(g) && columns) {
-            cols = columns + static_cast<size_t>(n * p.groups + grp) * col_size;
-          } else if (!is_pointwise(g)) {
-            im2col(g, xg, thread_col);
-            cols = thread_col;
+          if (!is_pointwise(g)) {
+            if (columns) {
+              cols = column_slot(columns, g, p.groups, n, grp);
+            } else {
+              im2col(g, xg, thread_col);
+              cols = thread_col;
+            }
           }
           // dW_g += dOut_g [cout, OH*OW] @ col^T [OH*OW, cin*kh*kw]
           cpu::gemm_rowmajor<T>(false, true, g.cout, g.col_rows(), g.col_cols(), T(1), og, g.col_cols(), cols,
