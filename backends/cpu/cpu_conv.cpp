@@ -106,6 +106,13 @@ bool is_pointwise(const Geometry& g) {
 
 // Runs fn(begin, end) over the samples of a batch, spread over TBB workers (the gemms inside are
 // single-threaded OpenBLAS calls). A single sample runs on the calling thread alone.
+// One product per sample packs the weight once per sample (W2's 64x512 weight for 49 output columns).
+// Blocks of samples side by side in one product of ~256 columns (branch experiment/conv-sample-blocks)
+// cut OpenBLAS's packing from 16.6% to 12.5% of W2's perf samples on Intel Ice Lake, but im2col into
+// the wider, no longer cache-hot block rose from 11.3% to 16.9% and gathering grad_out / scattering out
+// added 4.2%: the worker's user time was 47.8-53.0 s against 46.4-50.2 s per sample (three
+// alternations). Not kept. A constant-stride-2 copy in im2col vectorised the inner loop (SSE2) but left
+// im2col at 11% of the samples: W2's rows are 7 and 14 long, so loop overhead, not the copy, dominates.
 template <class Fn>
 void over_samples(int64_t batch, Fn&& fn) {
   cpu::parallel_for(batch, 1, fn);
