@@ -1,3 +1,4 @@
-// The Catch2 runner for the whole suite (one binary; ctest runs each TEST_CASE separately).
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+// The runner of the suite (one binary; ctest runs each TEST_CASE separately) and of the MPI suite.
+#include "catch_session.h"
+
+int main(int argc, char** argv) { return strata::test::run_catch_session(argc, argv); }
