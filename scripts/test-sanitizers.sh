@@ -16,12 +16,13 @@ flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 # Without the CUDA backend: its kernels cannot run on a machine without a GPU, the sanitizers do not
 # see into device code, and nvcc would add minutes (the first build already compiled it). The
 # device plumbing is still exercised, on the loopback device of tests/test_device_loopback.cpp.
-# -O1 -g1, not RelWithDebInfo's -O2 -g: the instrumented build was 2809 of CI's 3666 s on 2 cores, and
+# -O1 -g1, not RelWithDebInfo's -O2 -g: the instrumented build was 2809 of CI's 3816 s on 2 cores, and
 # -O1 -g1 compiled cpu_elementwise.cpp in 138 s against 249 s. -O1 is what ASan's authors advise,
 # and -g1 keeps the line tables that reports' stacks need (not the locals, which nobody reads in CI).
 # strata-bench is left out (STRATA_BUILD_BENCH=OFF): no test runs it.
 if [ ! -f build-asan/build.ninja ]; then
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
+  cmake -S . -B build-asan -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
     -DSTRATA_CUDA=OFF -DSTRATA_MIMALLOC=OFF -DSTRATA_BUILD_BENCH=OFF \
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
 fi
